@@ -1,0 +1,349 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tmsproject/tms/internal/migrations"
+	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/storetest"
+)
+
+// testURLVariable names the environment variable with the DSN of a
+// PostgreSQL server where the test user may create schemas.
+const testURLVariable = "TMS_TEST_POSTGRES_URL"
+
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// testServer returns the DSN of the test server, or skips the test when
+// none is configured.
+func testServer(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(testURLVariable)
+	if dsn == "" {
+		t.Skipf("set %s to the DSN of a PostgreSQL server where the user may create schemas (see scripts/pgtest.sh)", testURLVariable)
+	}
+	return dsn
+}
+
+// newSchema creates an empty schema, drops it at cleanup, and returns a
+// connection string whose search_path points at it.
+func newSchema(t testing.TB) string {
+	t.Helper()
+	base := testServer(t)
+	suffix := make([]byte, 8)
+	if _, err := rand.Read(suffix); err != nil {
+		t.Fatal(err)
+	}
+	schema := "tms_test_" + hex.EncodeToString(suffix)
+	execRaw(t, base, `CREATE SCHEMA `+schema)
+	t.Cleanup(func() { execRaw(t, base, `DROP SCHEMA `+schema+` CASCADE`) })
+	return withSearchPath(t, base, schema)
+}
+
+// withSearchPath adds a search_path parameter to a connection string in URL
+// or key=value form.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	t.Helper()
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", testURLVariable, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// connectRaw opens a plain connection, outside any store, closed at cleanup.
+func connectRaw(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(testContext(t), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func execRaw(t testing.TB, dsn, sql string, args ...any) {
+	t.Helper()
+	ctx := testContext(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func openTest(t testing.TB, opts Options) *DB {
+	t.Helper()
+	db, err := Open(testContext(t), opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	testServer(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, Options{URL: newSchema(t)}) })
+}
+
+func TestOptionsRejected(t *testing.T) {
+	const url = "postgres://tms@127.0.0.1:1/postgres"
+	tests := []struct {
+		name  string
+		opts  Options
+		field string
+	}{
+		{"no URL", Options{}, "URL"},
+		{"unparsable URL", Options{URL: "postgres://tms:s3cret@127.0.0.1:port/db"}, "URL"},
+		{"negative MaxConns", Options{URL: url, MaxConns: -1}, "MaxConns"},
+		{"negative MinConns", Options{URL: url, MinConns: -1}, "MinConns"},
+		{"MinConns above MaxConns", Options{URL: url, MaxConns: 4, MinConns: 5}, "MinConns"},
+		{"negative AcquireTimeout", Options{URL: url, AcquireTimeout: -time.Second}, "AcquireTimeout"},
+		{"negative StatementTimeout", Options{URL: url, StatementTimeout: -time.Second}, "StatementTimeout"},
+		{"StatementTimeout below a millisecond", Options{URL: url, StatementTimeout: time.Microsecond}, "StatementTimeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := Open(testContext(t), tc.opts)
+			if err == nil {
+				db.Close()
+				t.Fatal("Open accepted the options")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "option "+tc.field+":") || strings.Contains(msg, "\n") {
+				t.Errorf("error %q does not name the field %s on one line", msg, tc.field)
+			}
+			if strings.Contains(msg, "s3cret") {
+				t.Errorf("error %q shows the password", msg)
+			}
+		})
+	}
+}
+
+func TestUnreachableDatabase(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	start := time.Now()
+	db, err := Open(testContext(t), Options{URL: "postgres://tms@" + addr + "/postgres?sslmode=disable", AcquireTimeout: 500 * time.Millisecond})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open succeeded without a server")
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+	t.Logf("Open without a server failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+}
+
+func TestAcquireTimeout(t *testing.T) {
+	db := openTest(t, Options{URL: newSchema(t), MaxConns: 2, AcquireTimeout: 200 * time.Millisecond})
+	ctx := testContext(t)
+	var held []interface{ Release() }
+	for range 2 {
+		conn, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+	}
+	if got := db.PoolStats().AcquiredConns; got != 2 {
+		t.Fatalf("PoolStats().AcquiredConns = %d with every connection held, want 2", got)
+	}
+
+	start := time.Now()
+	_, err := db.GetTenant(ctx, "default")
+	elapsed := time.Since(start)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("GetTenant with the pool exhausted: got %v, want ErrUnavailable", err)
+	}
+	t.Logf("exhausted pool refused the call after %v (acquire timeout 200ms): %v", elapsed.Round(time.Millisecond), err)
+	if stats := db.PoolStats(); stats.CanceledAcquireCount == 0 {
+		t.Errorf("PoolStats after an acquire timeout: %+v, want CanceledAcquireCount > 0", stats)
+	}
+
+	for _, conn := range held {
+		conn.Release()
+	}
+	if _, err := db.GetTenant(ctx, "default"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetTenant after the connections came back: got %v, want ErrNotFound", err)
+	}
+}
+
+// appliedMigrations returns the versions recorded in the schema's
+// bookkeeping table.
+func appliedMigrations(t *testing.T, dsn string) []int {
+	t.Helper()
+	conn := connectRaw(t, dsn)
+	rows, err := conn.Query(testContext(t), `SELECT version FROM tms_schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return versions
+}
+
+func wantAllMigrations(t *testing.T, dsn string) {
+	t.Helper()
+	all, err := migrations.Load(migrations.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := appliedMigrations(t, dsn)
+	if len(got) != len(all) {
+		t.Fatalf("applied migrations %v, want one row for each of %d", got, len(all))
+	}
+	for i, m := range all {
+		if got[i] != m.Version {
+			t.Fatalf("applied migrations %v, want version %d at %d", got, m.Version, i)
+		}
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	dsn := newSchema(t)
+	ctx := testContext(t)
+	first := openTest(t, Options{URL: dsn})
+	if err := first.CreateTenant(ctx, store.Seed{Tenants: []store.Tenant{{Name: "kept", Enabled: true, Created: time.Now(), Updated: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	second := openTest(t, Options{URL: dsn})
+	if err := second.Ping(ctx); err != nil {
+		t.Fatalf("Ping after a second Open: %v", err)
+	}
+	if _, err := second.GetTenant(ctx, "kept"); err != nil {
+		t.Fatalf("data after a second Open: %v", err)
+	}
+	wantAllMigrations(t, dsn)
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	dsn := newSchema(t)
+	ctx := testContext(t)
+	const servers = 4
+	var wg sync.WaitGroup
+	errs := make([]error, servers)
+	for i := range servers {
+		wg.Go(func() {
+			db, err := Open(ctx, Options{URL: dsn})
+			if err == nil {
+				err = db.Ping(ctx)
+				db.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open %d of %d at once on a fresh schema: %v", i+1, servers, err)
+		}
+	}
+	wantAllMigrations(t, dsn)
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dsn := newSchema(t)
+	ctx := testContext(t)
+	db := openTest(t, Options{URL: dsn})
+	execRaw(t, dsn, `INSERT INTO tms_schema_migrations(version, name, applied_at) VALUES ($1, 'from_the_future', now())`,
+		db.schemaVersion+1)
+
+	if err := db.Ping(ctx); err == nil {
+		t.Error("Ping passed on a schema newer than the binary")
+	}
+	other, err := Open(ctx, Options{URL: dsn})
+	if err == nil {
+		other.Close()
+		t.Fatal("Open accepted a schema newer than the binary")
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open on a newer schema: %v, want an error that says it is newer", err)
+	}
+}
+
+func TestStatementTimeout(t *testing.T) {
+	dsn := newSchema(t)
+	ctx := testContext(t)
+	db := openTest(t, Options{URL: dsn, StatementTimeout: 300 * time.Millisecond})
+	now := time.Now()
+	seed := store.Seed{
+		Tenants: []store.Tenant{{Name: "t1", Enabled: true, Created: now, Updated: now}},
+		Clients: []store.Client{{Tenant: "t1", ClientID: "c1", AppName: "app", AppVersion: "1", SecretHash: "x", Enabled: true, Created: now, Updated: now}},
+	}
+	if err := db.CreateTenant(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	key, err := db.CreatePubkey(ctx, store.Pubkey{Tenant: "t1", ClientID: "c1", ClientUserID: "u1", Host: "h1", HostAccount: "a1",
+		Fingerprint: "SHA256:locked", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256,
+		MaxUses: 5, RemainingUses: 5, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another session, as another server might, holds the key's row.
+	locker := connectRaw(t, dsn)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM pubkeys WHERE id = $1 FOR UPDATE`, key.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	_, err = db.UseKey(ctx, key.ID, now, 0)
+	elapsed := time.Since(start)
+	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "57014") {
+		t.Fatalf("UseKey on a locked row: got %v, want ErrUnavailable from the statement timeout (57014)", err)
+	}
+	t.Logf("UseKey on a locked row failed after %v (statement timeout 300ms): %v", elapsed.Round(time.Millisecond), err)
+
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.UseKey(ctx, key.ID, now, 0)
+	if err != nil || !res.Counted || res.RemainingUses != 4 {
+		t.Fatalf("UseKey after the lock was released: %+v, %v; want one use counted and 4 left", res, err)
+	}
+}
