@@ -86,6 +86,7 @@ Run "tms server --dev" to start a local server for testing.`,
 	})
 	root.AddCommand(
 		newVersionCommand(stdio),
+		newLoadtestCommand(stdio),
 	)
 	return root
 }
