@@ -86,7 +86,10 @@ Run "tms server --dev" to start a local server for testing.`,
 	})
 	root.AddCommand(
 		newVersionCommand(stdio),
+		newServerCommand(stdio),
 		newLoadtestCommand(stdio),
 	)
 	return root
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

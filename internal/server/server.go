@@ -1,0 +1,388 @@
+// Package server runs a TMS server: it prepares the root directory,
+// builds the configuration, opens the store, initializes tenants on first
+// start, serves the API over HTTP or TLS, and shuts down gracefully.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/config"
+	"github.com/tmsproject/tms/internal/keys"
+	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/postgres"
+	"github.com/tmsproject/tms/internal/store/sqlite"
+	"github.com/tmsproject/tms/internal/tms"
+	"github.com/tmsproject/tms/internal/version"
+)
+
+// Options are the command-line inputs of a server run.
+type Options struct {
+	// RootDir is --root-dir; empty falls back to TMS_ROOT_DIR, then ~/.tms.
+	RootDir string
+	// ConfigFile is --config; empty means <root>/config/tms.toml.
+	ConfigFile string
+	// HTTPPort is --http-port; 0 means not given.
+	HTTPPort int
+	// Dev is --dev: plain HTTP on 127.0.0.1, test tenant and MVP on, dev.env.
+	Dev bool
+	// Install initializes everything, prints the secrets and returns.
+	Install bool
+	// PrintConfig prints the effective configuration and returns.
+	PrintConfig bool
+	// Env is the process environment (os.Environ()).
+	Env []string
+	// Stdout receives the one-time secrets and messages for the operator;
+	// Stderr receives logs.
+	Stdout, Stderr io.Writer
+	// Listener, when set, is used instead of listening on the configured
+	// address (tests pass one on port 0).
+	Listener net.Listener
+	// Ready, when set, is called with the base URL once the server accepts
+	// connections.
+	Ready func(baseURL string)
+}
+
+// Run runs the server until ctx ends, then shuts it down gracefully.
+func Run(ctx context.Context, opts Options) error {
+	root, err := ResolveRoot(opts.RootDir, opts.Env)
+	if err != nil {
+		return err
+	}
+	layout := Layout{Root: root}
+	cfgPath := opts.ConfigFile
+	if cfgPath == "" {
+		cfgPath = layout.ConfigFile()
+	}
+	cfg, src, err := config.Load(cfgPath, opts.ConfigFile != "", opts.Env)
+	if err != nil {
+		return err
+	}
+	if err := applyFlags(&cfg, src, opts); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration (%s):\n%w", cfgPath, err)
+	}
+	if opts.PrintConfig {
+		fmt.Fprintf(opts.Stdout, "# root directory: %s\n# config file: %s\n", root, cfgPath)
+		fmt.Fprint(opts.Stdout, config.Describe(cfg, src))
+		return nil
+	}
+
+	logger := newLogger(opts.Stderr, cfg.Log)
+	warnings, err := layout.Prepare()
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	if os.Geteuid() == 0 {
+		logger.Warn("running as root; a dedicated unprivileged account is safer")
+	}
+	if wrote, err := writeNew(layout.ConfigFile(), []byte(config.Template())); err != nil {
+		return err
+	} else if wrote {
+		logger.Info("wrote the default configuration", "file", layout.ConfigFile())
+	}
+
+	st, err := openStore(ctx, cfg, layout, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close store", "err", err)
+		}
+	}()
+
+	gen, err := keys.NewGenerator(keys.Options{Workers: cfg.Limits.KeygenWorkers, RSAWorkers: cfg.Limits.RSAWorkers})
+	if err != nil {
+		return fmt.Errorf("key generator: %w", err)
+	}
+	svc := tms.New(tms.Options{
+		Store: st, Keys: gen, Logger: logger,
+		MVP:                 cfg.EnableMVP,
+		DisallowNewClients:  cfg.NewClients == "disallow",
+		PermissiveRetrieval: cfg.Keys.Retrieval == "permissive",
+		RepeatWindow:        cfg.Keys.RepeatWindow.Duration,
+	})
+
+	secrets, err := svc.Initialize(ctx)
+	if err != nil {
+		return fmt.Errorf("initialize tenants: %w", err)
+	}
+	if len(secrets) > 0 {
+		printSecrets(opts.Stdout, secrets)
+	}
+	if err := svc.SetTestTenantEnabled(ctx, cfg.EnableTestTenant); err != nil {
+		return fmt.Errorf("apply enable_test_tenant: %w", err)
+	}
+	if opts.Install {
+		if len(secrets) == 0 {
+			fmt.Fprintf(opts.Stdout, "TMS root directory %s was already initialized; administrator secrets are unchanged.\n", root)
+		} else {
+			fmt.Fprintf(opts.Stdout, "Exiting: TMS root directory installed and initialized at %s\n", root)
+		}
+		return nil
+	}
+	if cfg.EnableMVP {
+		logger.Warn("enable_mvp is on: any authenticated client can get keys for any account on any host")
+	}
+
+	var tlsConfig *tls.Config
+	if cfg.TLSEnabled() {
+		tlsConfig, err = setupTLS(cfg, layout, logger, opts.Stdout)
+		if err != nil {
+			return err
+		}
+	}
+
+	ln := opts.Listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", cfg.ListenAddr())
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
+		}
+	}
+	baseURL := cfg.BaseURL()
+	if opts.Listener != nil {
+		baseURL = listenerURL(cfg, ln)
+	}
+	if opts.Dev {
+		path, err := writeDevEnv(ctx, layout, svc, secrets, baseURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.Stdout, "Development server: %s\nCredentials for the test tenant are in %s; load them with:\n  . %s\n", baseURL, path, path)
+	}
+
+	v := version.Get()
+	a := api.New(api.Options{
+		Service: svc, Logger: logger,
+		MaxInFlight:    cfg.Limits.MaxInFlight,
+		RequestTimeout: cfg.Limits.RequestTimeout.Duration,
+		MaxBodyBytes:   cfg.Limits.MaxBodyBytes,
+		RetryAfter:     cfg.Limits.RetryAfter.Duration,
+		Version: api.VersionInfo{Version: v.Version, Branch: v.Branch, Commit: v.Commit, Dirty: v.Dirty,
+			SourceTS: v.BuildTime, GoVersion: v.GoVersion},
+		Extra: []func(*http.ServeMux){health(st)},
+	})
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout.Duration,
+		ReadTimeout:       cfg.Limits.ReadTimeout.Duration,
+		WriteTimeout:      cfg.Limits.WriteTimeout.Duration,
+		IdleTimeout:       cfg.Limits.IdleTimeout.Duration,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	return serve(ctx, srv, ln, tlsConfig != nil, cfg.Limits.ShutdownTimeout.Duration, logger, baseURL, opts.Ready)
+}
+
+func applyFlags(cfg *config.Config, src config.Sources, opts Options) error {
+	if opts.Dev {
+		for _, kv := range [][2]string{
+			{"http_addr", "http://127.0.0.1"},
+			{"listen_host", "127.0.0.1"},
+			{"enable_test_tenant", "true"},
+			{"enable_mvp", "true"},
+		} {
+			if err := cfg.Set(src, kv[0], kv[1], "--dev"); err != nil {
+				return err
+			}
+		}
+		if src["server_urls"] == "default" {
+			cfg.ServerURLs = nil
+		}
+	}
+	if opts.HTTPPort != 0 {
+		if err := cfg.Set(src, "http_port", strconv.Itoa(opts.HTTPPort), "flag --http-port"); err != nil {
+			return err
+		}
+	}
+	if len(cfg.ServerURLs) == 0 || (opts.Dev && src["server_urls"] == "default") {
+		cfg.ServerURLs = []string{cfg.BaseURL() + "/v1"}
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, cfg config.Config, layout Layout, logger *slog.Logger) (store.Store, error) {
+	if cfg.UsesPostgres() {
+		db, err := postgres.Open(ctx, postgres.Options{
+			URL:              cfg.Database.URL,
+			MaxConns:         int32(cfg.Database.MaxConns),
+			AcquireTimeout:   cfg.Database.AcquireTimeout.Duration,
+			StatementTimeout: cfg.Database.StatementTimeout.Duration,
+			Logger:           logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+		}
+		logger.Info("using PostgreSQL", "url", redactURL(cfg.Database.URL))
+		return db, nil
+	}
+	path := cfg.Database.SQLitePath
+	if path == "" {
+		path = layout.DatabaseFile()
+	}
+	db, err := sqlite.Open(ctx, sqlite.Options{
+		Path:         path,
+		ReadConns:    cfg.Database.MaxConns,
+		WriteQueue:   cfg.Database.WriteQueue,
+		QueryTimeout: cfg.Database.StatementTimeout.Duration,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database: %w", err)
+	}
+	logger.Info("using SQLite", "file", path)
+	return db, nil
+}
+
+func setupTLS(cfg config.Config, layout Layout, logger *slog.Logger, out io.Writer) (*tls.Config, error) {
+	certPath, keyPath := cfg.TLS.CertFile, cfg.TLS.KeyFile
+	if certPath == "" {
+		certPath, keyPath = layout.CertFile(), layout.KeyFile()
+		if !fileExists(certPath) && !fileExists(keyPath) {
+			if err := generateSelfSigned(certPath, keyPath, cfg.PublicHost()); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(out, "Generated a self-signed TLS certificate for %s, localhost, 127.0.0.1 and ::1:\n  %s\n"+
+				"Clients must trust it (for example with --cacert %s) or you can replace it with your own.\n",
+				cfg.PublicHost(), certPath, certPath)
+		}
+	}
+	cert, err := loadCertificate(certPath, keyPath)
+	if err != nil {
+		return nil, err
+	}
+	minVersion := uint16(tls.VersionTLS12)
+	if cfg.TLS.MinVersion == "1.3" {
+		minVersion = tls.VersionTLS13
+	}
+	reloadOnHangup(cert, logger)
+	return &tls.Config{GetCertificate: cert.get, MinVersion: minVersion}, nil
+}
+
+// reloadOnHangup reloads the certificate on SIGHUP for the life of the
+// process; a failed reload keeps the current certificate.
+func reloadOnHangup(cert *certificate, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := cert.reload(); err != nil {
+				logger.Error("reload TLS certificate; keeping the current one", "err", err)
+				continue
+			}
+			logger.Info("reloaded TLS certificate", "file", cert.certPath)
+		}
+	}()
+}
+
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bool, shutdownTimeout time.Duration,
+	logger *slog.Logger, baseURL string, ready func(string)) error {
+	errc := make(chan error, 1)
+	go func() {
+		if useTLS {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	logger.Info("serving", "url", baseURL, "cpus", runtime.GOMAXPROCS(0))
+	if ready != nil {
+		ready(baseURL)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight", "timeout", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func listenerURL(cfg config.Config, ln net.Listener) string {
+	scheme := "http"
+	if cfg.TLSEnabled() {
+		scheme = "https"
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	hopts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+func printSecrets(w io.Writer, secrets []tms.AdminSecret) {
+	fmt.Fprintln(w, "****************************************************************************")
+	fmt.Fprintln(w, "* TMS administrator secrets. Only their hashes are stored: this is the only *")
+	fmt.Fprintln(w, "* time they are shown and they cannot be recovered. Keep them safe.         *")
+	fmt.Fprintln(w, "* (\"tms admin rotate-secret --tenant NAME\" replaces a lost one.)            *")
+	fmt.Fprintln(w, "****************************************************************************")
+	for _, s := range secrets {
+		fmt.Fprintf(w, "Tenant: %s\nAdministrator ID: %s\nPassword: %s\n\n", s.Tenant, s.AdminID, s.Secret)
+	}
+}
+
+// health registers /healthz (alive) and /readyz (database reachable and
+// schema current).
+func health(st store.Store) func(*http.ServeMux) {
+	return func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write([]byte("ok\n"))
+		})
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if err := st.Ping(ctx); err != nil {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "not ready: %v\n", err)
+				return
+			}
+			w.Write([]byte("ready\n"))
+		})
+	}
+}
