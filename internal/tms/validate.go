@@ -93,4 +93,3 @@ func checkVersionReq(field, v string) error {
 
 // fmtTime formats a time for messages.
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-

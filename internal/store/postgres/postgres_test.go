@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,4 +348,92 @@ func TestStatementTimeout(t *testing.T) {
 	if err != nil || !res.Counted || res.RemainingUses != 4 {
 		t.Fatalf("UseKey after the lock was released: %+v, %v; want one use counted and 4 left", res, err)
 	}
+}
+
+// benchWorld creates a tenant with a client and returns a key for it whose
+// dependencies CreatePubkey provisions.
+func benchWorld(b *testing.B, db *DB) store.Pubkey {
+	b.Helper()
+	ctx := testContext(b)
+	now := time.Now()
+	seed := store.Seed{
+		Tenants: []store.Tenant{{Name: "t1", Enabled: true, Created: now, Updated: now}},
+		Clients: []store.Client{{Tenant: "t1", ClientID: "c1", AppName: "app", AppVersion: "1", SecretHash: "x", Enabled: true, Created: now, Updated: now}},
+	}
+	if err := db.CreateTenant(ctx, seed); err != nil {
+		b.Fatal(err)
+	}
+	return store.Pubkey{Tenant: "t1", ClientID: "c1", ClientUserID: "u1", Host: "h1", HostAccount: "a1",
+		PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256,
+		MaxUses: store.MaxCount, RemainingUses: store.MaxCount, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}
+}
+
+// BenchmarkCreatePubkey measures key creation with provisioning, the path of
+// every createkey request, from many goroutines at once.
+func BenchmarkCreatePubkey(b *testing.B) {
+	db := openTest(b, Options{URL: newSchema(b)})
+	key := benchWorld(b, db)
+	ctx := testContext(b)
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k := key
+			k.Fingerprint = fmt.Sprintf("SHA256:bench%d", next.Add(1))
+			if _, err := db.CreatePubkey(ctx, k, true); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkLookupKey measures key retrieval, the path of every sshd login,
+// from many goroutines at once.
+func BenchmarkLookupKey(b *testing.B) {
+	db := openTest(b, Options{URL: newSchema(b)})
+	key := benchWorld(b, db)
+	key.Fingerprint = "SHA256:lookup"
+	ctx := testContext(b)
+	if _, err := db.CreatePubkey(ctx, key, true); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := db.LookupKey(ctx, key.Host, key.Fingerprint, key.HostAccount); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkUseKeyRepeated measures counting a use of a key that was used
+// within the repeat window, as repeated retrievals of one key do.
+func BenchmarkUseKeyRepeated(b *testing.B) {
+	db := openTest(b, Options{URL: newSchema(b)})
+	key := benchWorld(b, db)
+	key.Fingerprint = "SHA256:use"
+	ctx := testContext(b)
+	created, err := db.CreatePubkey(ctx, key, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := db.UseKey(ctx, created.ID, now, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := db.UseKey(ctx, created.ID, now, time.Hour); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
