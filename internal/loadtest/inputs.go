@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -195,9 +196,19 @@ func assignIf(err error, assign func()) error {
 // parseBaseURL checks a server base URL and returns it without a trailing
 // slash.
 func parseBaseURL(raw string) (string, error) {
+	if lower := strings.ToLower(raw); !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		if strings.Contains(raw, "@") { // it may hold a password
+			return "", fmt.Errorf("must start with http:// or https://")
+		}
+		return "", fmt.Errorf("must start with http:// or https://, got %q", raw)
+	}
 	u, err := url.Parse(raw)
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return "", fmt.Errorf("not a URL: %w", urlErr.Err)
+	}
 	if err != nil {
-		return "", fmt.Errorf("not a URL: %v", strings.TrimPrefix(err.Error(), "parse "))
+		return "", fmt.Errorf("not a URL: %w", err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":

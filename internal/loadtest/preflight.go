@@ -107,7 +107,7 @@ func explainTransport(in Inputs, o Outcome) string {
 	case o.Class == ClassDNS:
 		return fmt.Sprintf("cannot resolve the host of %s (%v): check TMS_URL", in.URL, o.Err)
 	case o.Class == ClassTimeout:
-		return fmt.Sprintf("no answer from %s in time: the server is not responding, or something drops the traffic", in.URL)
+		return fmt.Sprintf("no answer from %s before the timeout: the server is not responding, or something drops the traffic", in.URL)
 	case errors.As(o.Err, &recordErr):
 		return fmt.Sprintf("%s speaks plain HTTP, not TLS: change TMS_URL to http://", in.URL)
 	case errors.As(o.Err, &hostErr):

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -42,6 +43,11 @@ func buildWorkloads(ctx context.Context, cfg Config, scenarios *Registry, env *E
 			return 0, &InputError{Err: fmt.Errorf("--scenarios: unknown scenario %q", name)}
 		}
 		action, err := s.Prepare(ctx, env)
+		var inputErr *InputError
+		var preflightErr *PreflightError
+		if errors.As(err, &inputErr) || errors.As(err, &preflightErr) {
+			return 0, err
+		}
 		if err != nil {
 			return 0, fmt.Errorf("prepare %s: %w", name, err)
 		}
