@@ -24,17 +24,23 @@ func scanPubkey(s scanner, k *store.Pubkey) error {
 	return s.Scan(pubkeyDest(k)...)
 }
 
-// The statements that provision a key's dependencies, enabled and never
-// expiring, in the lock order used everywhere: user MFA, delegation, host
-// mapping. Their last argument is the creation time.
-const (
-	provisionUserMFA = `INSERT INTO user_mfa(tenant, tms_user_id, expires_at, enabled, created, updated)
-		VALUES ($1, $2, $3, true, $4, $4) ON CONFLICT DO NOTHING`
-	provisionDelegation = `INSERT INTO delegations(tenant, client_id, client_user_id, expires_at, created, updated)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`
-	provisionUserHost = `INSERT INTO user_hosts(tenant, tms_user_id, host, host_account, expires_at, created, updated)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`
-)
+// provisionDependencies creates the records a key depends on that are
+// missing, enabled and never expiring, and leaves existing ones alone, in
+// one statement. Each insert reads a count of the rows the one before it
+// inserted, so they run in the order, and take their locks in the order,
+// used everywhere: user MFA, delegation, host mapping. Arguments: tenant,
+// client, user, host, account, never, now.
+const provisionDependencies = `WITH mfa AS (
+		INSERT INTO user_mfa(tenant, tms_user_id, expires_at, enabled, created, updated)
+		VALUES ($1, $3, $6, true, $7, $7)
+		ON CONFLICT DO NOTHING RETURNING 1),
+	delegation AS (
+		INSERT INTO delegations(tenant, client_id, client_user_id, expires_at, created, updated)
+		SELECT $1, $2, $3, $6, $7, $7 FROM (SELECT count(*) FROM mfa) AS after_mfa
+		ON CONFLICT DO NOTHING RETURNING 1)
+	INSERT INTO user_hosts(tenant, tms_user_id, host, host_account, expires_at, created, updated)
+	SELECT $1, $3, $4, $5, $6, $7, $7 FROM (SELECT count(*) FROM delegation) AS after_delegation
+	ON CONFLICT DO NOTHING`
 
 // dependenciesQuery reads the three records a key depends on in one
 // statement. Arguments: tenant, client, user, host, account.
@@ -67,13 +73,17 @@ func refusedByInsertKey(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.ColumnName == "public_key"
 }
 
-// CreatePubkey implements store.PubkeyStore. The provisioning inserts, the
-// dependency read and the guarded insert travel as one batch: one round trip
-// and one implicit transaction, which a refused key rolls back whole.
+// CreatePubkey implements store.PubkeyStore. The provisioning insert and
+// the guarded insert of the key travel as one batch: one round trip and one
+// implicit transaction, which a refused key rolls back whole. Only then are
+// the dependencies read, to say why.
 func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
 	k.ExpiresAt, k.Created, k.Updated = store.Micro(k.ExpiresAt), store.Micro(k.Created), store.Micro(k.Updated)
 	err := db.run(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
-		k.ID, err = createKey(ctx, conn, k, provision)
+		k.ID, err = insertPubkey(ctx, conn, k, provision)
+		if refusedByInsertKey(err) {
+			return refusal(ctx, conn, k, provision)
+		}
 		return err
 	})
 	if err != nil {
@@ -82,45 +92,63 @@ func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) 
 	return k, nil
 }
 
-// createKey sends the key's batch and returns the new key's id, or a
-// *store.DependencyError built from the dependencies as the batch saw them.
-func createKey(ctx context.Context, conn *pgx.Conn, k store.Pubkey, provision bool) (int64, error) {
+// insertPubkey sends the key's batch and returns the new key's id.
+func insertPubkey(ctx context.Context, conn *pgx.Conn, k store.Pubkey, provision bool) (int64, error) {
 	b := &pgx.Batch{}
 	if provision {
-		b.Queue(provisionUserMFA, k.Tenant, k.ClientUserID, store.Never, k.Created)
-		b.Queue(provisionDelegation, k.Tenant, k.ClientID, k.ClientUserID, store.Never, k.Created)
-		b.Queue(provisionUserHost, k.Tenant, k.ClientUserID, k.Host, k.HostAccount, store.Never, k.Created)
+		b.Queue(provisionDependencies, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, store.Never, k.Created)
 	}
-	b.Queue(dependenciesQuery, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount)
 	b.Queue(insertKey, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey,
 		k.KeyType, k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes, k.ExpiresAt, k.Created, k.Updated)
-
 	results := conn.SendBatch(ctx, b)
 	defer results.Close()
 	if provision {
-		for range 3 {
-			if _, err := results.Exec(); err != nil {
-				return 0, err
-			}
+		if _, err := results.Exec(); err != nil {
+			return 0, err
 		}
-	}
-	var deps store.Dependencies
-	if err := scanDependencies(results.QueryRow(), &deps); err != nil {
-		return 0, err
 	}
 	var id int64
-	err := results.QueryRow().Scan(&id)
-	if refusedByInsertKey(err) {
-		if depErr := deps.Check(k.Created); depErr != nil {
-			return 0, depErr
-		}
-		return 0, errDependenciesChanged
-	}
-	if err != nil {
+	if err := results.QueryRow().Scan(&id); err != nil {
 		return 0, err
 	}
 	// Closing reads the outcome of the implicit commit.
 	return id, results.Close()
+}
+
+// refusal reads the dependencies of a refused key and returns the
+// *store.DependencyError that says why it was refused. The refused batch
+// left nothing behind, so a record that is missing now is one that
+// provisioning would have created.
+func refusal(ctx context.Context, conn *pgx.Conn, k store.Pubkey, provision bool) error {
+	var deps store.Dependencies
+	if err := scanDependencies(conn.QueryRow(ctx, dependenciesQuery, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount), &deps); err != nil {
+		return err
+	}
+	if provision {
+		addProvisioned(&deps)
+	}
+	if err := deps.Check(k.Created); err != nil {
+		return err
+	}
+	return errDependenciesChanged
+}
+
+// provisionedID stands for the id of a record that provisioning would
+// create; any id but 0 tells Dependencies.Check that the record exists.
+const provisionedID = -1
+
+// addProvisioned puts the records that provisioning creates, enabled and
+// never expiring, in place of those missing from d.
+func addProvisioned(d *store.Dependencies) {
+	if d.UserMFA.ID == 0 {
+		d.UserMFA = store.UserMFA{ID: provisionedID, Enabled: true, ExpiresAt: store.Never}
+	}
+	if d.UserHost.ID == 0 {
+		d.UserHost = store.UserHost{ID: provisionedID, ExpiresAt: store.Never}
+	}
+	if d.Delegation.ID == 0 {
+		d.Delegation = store.Delegation{ID: provisionedID, ExpiresAt: store.Never}
+	}
 }
 
 func scanDependencies(s scanner, d *store.Dependencies) error {
