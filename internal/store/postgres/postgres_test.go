@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
@@ -436,4 +438,99 @@ func BenchmarkUseKeyRepeated(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestMapErr(t *testing.T) {
+	depErr := &store.DependencyError{Dependency: store.DependencyDelegation, Problem: store.ProblemMissing}
+	tests := []struct {
+		name         string
+		err          error
+		onForeignKey error
+		want         error
+	}{
+		{"no rows", pgx.ErrNoRows, store.ErrMissingParent, store.ErrNotFound},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, store.ErrMissingParent, store.ErrConflict},
+		{"foreign key on insert", &pgconn.PgError{Code: "23503"}, store.ErrMissingParent, store.ErrMissingParent},
+		{"foreign key on delete", &pgconn.PgError{Code: "23503"}, store.ErrInUse, store.ErrInUse},
+		{"statement timeout", &pgconn.PgError{Code: "57014"}, store.ErrMissingParent, store.ErrUnavailable},
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, store.ErrMissingParent, store.ErrUnavailable},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, store.ErrMissingParent, store.ErrUnavailable},
+		{"serialization failure", &pgconn.PgError{Code: "40001"}, store.ErrMissingParent, store.ErrUnavailable},
+		{"deadlock", &pgconn.PgError{Code: "40P01"}, store.ErrMissingParent, store.ErrUnavailable},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, store.ErrMissingParent, store.ErrUnavailable},
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), store.ErrMissingParent, store.ErrUnavailable},
+		{"canceled", context.Canceled, store.ErrMissingParent, store.ErrUnavailable},
+		{"connection closed", io.ErrUnexpectedEOF, store.ErrMissingParent, store.ErrUnavailable},
+		{"dependency race", errDependenciesChanged, store.ErrMissingParent, store.ErrUnavailable},
+		{"refused key", depErr, store.ErrMissingParent, depErr},
+	}
+	sentinels := []error{store.ErrNotFound, store.ErrConflict, store.ErrMissingParent, store.ErrInUse, store.ErrUnavailable}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mapErr("op", tc.err, tc.onForeignKey)
+			if !errors.Is(got, tc.want) {
+				t.Fatalf("mapErr(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+			for _, s := range sentinels {
+				if s != tc.want && errors.Is(got, s) {
+					t.Errorf("mapErr(%v) = %v also matches %v", tc.err, got, s)
+				}
+			}
+		})
+	}
+	if got := mapErr("op", &pgconn.PgError{Code: "42601"}, store.ErrMissingParent); got == nil || errors.Is(got, store.ErrUnavailable) {
+		t.Errorf("a syntax error mapped to %v, want a plain error", got)
+	}
+	if got := mapErr("op", nil, store.ErrMissingParent); got != nil {
+		t.Errorf("mapErr(nil) = %v", got)
+	}
+}
+
+func TestSessionSettings(t *testing.T) {
+	db := openTest(t, Options{URL: newSchema(t), StatementTimeout: 1500 * time.Millisecond})
+	ctx := testContext(t)
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for setting, want := range map[string]string{"TimeZone": "UTC", "statement_timeout": "1500ms", "application_name": "tms"} {
+		var got string
+		if err := conn.QueryRow(ctx, `SELECT current_setting($1)`, setting).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %q, want %q", setting, got, want)
+		}
+	}
+}
+
+// TestProvisionRefusalReason checks that a key refused while provisioning
+// names the dependency that failed, not a record that provisioning would
+// have created, and leaves nothing provisioned behind.
+func TestProvisionRefusalReason(t *testing.T) {
+	db := openTest(t, Options{URL: newSchema(t)})
+	ctx := testContext(t)
+	now := time.Date(2026, 7, 13, 18, 2, 11, 0, time.UTC)
+	past := now.Add(-time.Hour)
+	seed := store.Seed{
+		Tenants:     []store.Tenant{{Name: "t1", Enabled: true, Created: now, Updated: now}},
+		Clients:     []store.Client{{Tenant: "t1", ClientID: "c1", AppName: "app", AppVersion: "1", SecretHash: "x", Enabled: true, Created: now, Updated: now}},
+		UserMFA:     []store.UserMFA{{Tenant: "t1", TMSUserID: "u1", ExpiresAt: store.Never, Enabled: true, Created: now, Updated: now}},
+		Delegations: []store.Delegation{{Tenant: "t1", ClientID: "c1", ClientUserID: "u1", ExpiresAt: past, Created: now, Updated: now}},
+	}
+	if err := db.CreateTenant(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.CreatePubkey(ctx, store.Pubkey{Tenant: "t1", ClientID: "c1", ClientUserID: "u1", Host: "h1", HostAccount: "a1",
+		Fingerprint: "SHA256:refused", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256,
+		MaxUses: 1, RemainingUses: 1, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, true)
+	var depErr *store.DependencyError
+	if !errors.As(err, &depErr) || depErr.Dependency != store.DependencyDelegation || depErr.Problem != store.ProblemExpired ||
+		!depErr.ExpiredAt.Equal(past) {
+		t.Fatalf("CreatePubkey with an expired delegation and a missing mapping: got %v, want the delegation expired at %v", err, past)
+	}
+	if _, err := db.FindUserHost(ctx, store.UserHostKey{Tenant: "t1", TMSUserID: "u1", Host: "h1", HostAccount: "a1"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("mapping provisioned for a refused key: %v", err)
+	}
 }
