@@ -233,9 +233,9 @@ func (db *DB) withConn(ctx context.Context, op string, onForeignKey error, fn fu
 	return mapErr(op, err, onForeignKey)
 }
 
-// errDependenciesChanged reports that a key's dependencies passed the check
-// read but not the guarded insert that followed it, because a concurrent
-// transaction changed them in between. The call is retried once.
+// errDependenciesChanged reports that the guarded insert refused a key whose
+// dependencies, read right after, hold: a concurrent transaction changed
+// them in between. The call is retried once.
 var errDependenciesChanged = errors.New("key dependencies changed during the check")
 
 // retryable reports whether err aborted a transaction that may succeed when
