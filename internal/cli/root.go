@@ -88,6 +88,7 @@ Run "tms server --dev" to start a local server for testing.`,
 		newVersionCommand(stdio),
 		newServerCommand(stdio),
 		newLoadtestCommand(stdio),
+		newAuthorizedKeysCommand(stdio),
 	)
 	return root
 }
