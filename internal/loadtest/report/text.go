@@ -156,6 +156,9 @@ func formatPercent(fraction float64) string {
 }
 
 func formatSeconds(seconds float64) string {
+	if seconds < 1 {
+		return strconv.FormatFloat(seconds, 'f', 2, 64) + "s"
+	}
 	if seconds < 60 {
 		return strconv.FormatFloat(seconds, 'f', 1, 64) + "s"
 	}
