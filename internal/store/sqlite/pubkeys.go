@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
@@ -25,11 +26,25 @@ func scanPubkey(s scanner, k *store.Pubkey) error {
 	return nil
 }
 
-// CreatePubkey implements store.PubkeyStore.
+// CreatePubkey implements store.PubkeyStore. The key is inserted by one
+// statement that checks every dependency; only when it inserts nothing are
+// dependencies provisioned (with provision set) or diagnosed.
 func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
+	args := []any{k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey, k.KeyType,
+		k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes, micros(k.ExpiresAt), micros(k.Created), micros(k.Updated)}
+	insert := func(tx *wtx) error {
+		return tx.queryRow("insert key", guardedKeyInsert, func(s scanner) error { return s.Scan(&k.ID) }, args...)
+	}
 	err := db.w.do(ctx, func(tx *wtx) error {
+		err := insert(tx)
+		if !isNotFound(err) {
+			return err
+		}
 		if provision {
 			if err := provisionDependencies(tx, k); err != nil {
+				return err
+			}
+			if err = insert(tx); !isNotFound(err) {
 				return err
 			}
 		}
@@ -42,18 +57,25 @@ func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) 
 		if err := deps.Check(k.Created); err != nil {
 			return err
 		}
-		return tx.queryRow("insert key", `INSERT INTO pubkeys(tenant, client_id, client_user_id, host, host_account,
-			public_key_fingerprint, public_key, key_type, key_bits, max_uses, remaining_uses, initial_ttl_minutes,
-			expires_at, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			func(s scanner) error { return s.Scan(&k.ID) },
-			k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey, k.KeyType,
-			k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes, micros(k.ExpiresAt), micros(k.Created), micros(k.Updated))
+		return fmt.Errorf("insert key: dependencies hold but the key was not inserted")
 	})
 	if err != nil {
 		return store.Pubkey{}, err
 	}
 	return k, nil
 }
+
+// guardedKeyInsert inserts a key only if its user MFA record is enabled and
+// unexpired and its host mapping and delegation are unexpired at its
+// creation time (?14). It returns the new id, or no row.
+const guardedKeyInsert = `INSERT INTO pubkeys(tenant, client_id, client_user_id, host, host_account,
+	public_key_fingerprint, public_key, key_type, key_bits, max_uses, remaining_uses, initial_ttl_minutes,
+	expires_at, created, updated)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
+	WHERE EXISTS (SELECT 1 FROM user_mfa WHERE tenant = ?1 AND tms_user_id = ?3 AND enabled = 1 AND expires_at >= ?14)
+	AND EXISTS (SELECT 1 FROM user_hosts WHERE tenant = ?1 AND tms_user_id = ?3 AND host = ?4 AND host_account = ?5 AND expires_at >= ?14)
+	AND EXISTS (SELECT 1 FROM delegations WHERE tenant = ?1 AND client_id = ?2 AND client_user_id = ?3 AND expires_at >= ?14)
+	RETURNING id`
 
 // provisionDependencies creates the user MFA record, delegation and host
 // mapping a key needs, in that order, leaving existing ones alone.
@@ -189,6 +211,11 @@ func (db *DB) DeletePubkey(ctx context.Context, key store.PubkeyKey) (int64, err
 
 // LookupKey implements store.PubkeyStore.
 func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (store.KeyState, error) {
+	q := keyQuery{host, fingerprint, hostAccount}
+	if ks, _, ok := lookup(db.cache, db.cache.keys, q); ok {
+		return ks, nil
+	}
+	gen := db.cache.gen.Load()
 	var (
 		ks                    store.KeyState
 		exp, created, updated int64
@@ -217,6 +244,7 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 	if lastUsed.Valid {
 		ks.LastUsedAt = fromMicros(lastUsed.Int64)
 	}
+	remember(db.cache, db.cache.keys, q, gen, ks)
 	return ks, nil
 }
 

@@ -74,6 +74,7 @@ type DB struct {
 	read   *sql.DB
 	writeD *sql.DB
 	w      *writer
+	cache  *readCache
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -124,8 +125,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		read:   read,
 		writeD: writeD,
 		stmts:  make(map[string]*sql.Stmt),
+		cache:  newReadCache(100_000),
 	}
-	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger)
+	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.cache)
 	return db, nil
 }
 

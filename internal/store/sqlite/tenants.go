@@ -150,19 +150,23 @@ var wipeOrder = []string{"reservations", "pubkeys", "delegations", "user_hosts",
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {
-	return db.credential(ctx, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
+	return db.credential(ctx, credQuery{tenant: tenant, id: clientID}, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
 		FROM tenants t LEFT JOIN clients c ON c.tenant = t.tenant AND c.client_id = ?
 		WHERE t.tenant = ?`, clientID, tenant)
 }
 
 // AdminCredential implements store.CredentialStore.
 func (db *DB) AdminCredential(ctx context.Context, tenant, adminUser string) (store.Credential, error) {
-	return db.credential(ctx, "admin credential", `SELECT t.enabled, a.admin_secret, CASE WHEN a.id IS NULL THEN NULL ELSE 1 END
+	return db.credential(ctx, credQuery{admin: true, tenant: tenant, id: adminUser}, "admin credential", `SELECT t.enabled, a.admin_secret, CASE WHEN a.id IS NULL THEN NULL ELSE 1 END
 		FROM tenants t LEFT JOIN admin a ON a.tenant = t.tenant AND a.admin_user = ?
 		WHERE t.tenant = ?`, adminUser, tenant)
 }
 
-func (db *DB) credential(ctx context.Context, op, query string, args ...any) (store.Credential, error) {
+func (db *DB) credential(ctx context.Context, q credQuery, op, query string, args ...any) (store.Credential, error) {
+	if c, _, ok := lookup(db.cache, db.cache.creds, q); ok {
+		return c, nil
+	}
+	gen := db.cache.gen.Load()
 	var (
 		c       store.Credential
 		secret  *string
@@ -181,6 +185,7 @@ func (db *DB) credential(ctx context.Context, op, query string, args ...any) (st
 		c.Found = true
 		c.SecretHash = *secret
 		c.Enabled = enabled != nil && *enabled
+		remember(db.cache, db.cache.creds, q, gen, c)
 	}
 	return c, nil
 }

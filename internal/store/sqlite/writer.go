@@ -23,6 +23,8 @@ type writer struct {
 	log      *slog.Logger
 
 	stmts map[string]*sql.Stmt // used only by the writer goroutine
+	dirty bool                 // the open batch updated or deleted rows
+	cache *readCache
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -47,9 +49,10 @@ type wtx struct {
 	ctx context.Context
 }
 
-func newWriter(conn *sql.Conn, queue, maxBatch int, log *slog.Logger) *writer {
+func newWriter(conn *sql.Conn, queue, maxBatch int, log *slog.Logger, cache *readCache) *writer {
 	w := &writer{
 		conn:     conn,
+		cache:    cache,
 		jobs:     make(chan *writeJob, queue),
 		maxBatch: maxBatch,
 		log:      log,
@@ -143,8 +146,18 @@ func (w *writer) run() {
 	}
 }
 
+// exec runs a transaction-control statement, prepared once.
 func (w *writer) exec(query string) error {
-	_, err := w.conn.ExecContext(context.Background(), query)
+	s, ok := w.stmts[query]
+	if !ok {
+		var err error
+		s, err = w.conn.PrepareContext(context.Background(), query)
+		if err != nil {
+			return err
+		}
+		w.stmts[query] = s
+	}
+	_, err := s.ExecContext(context.Background())
 	return err
 }
 
@@ -181,7 +194,14 @@ func (w *writer) commit(batch []*writeJob) {
 		}
 		ran++
 	}
-	if err := w.exec("COMMIT"); err != nil {
+	err := w.exec("COMMIT")
+	if w.dirty {
+		// Whether or not the commit held, readers must not trust answers
+		// cached before it.
+		w.cache.invalidate()
+		w.dirty = false
+	}
+	if err != nil {
 		cerr := mapErr("commit", err)
 		if rerr := w.exec("ROLLBACK"); rerr != nil {
 			w.log.Error("sqlite writer: roll back failed commit", "err", rerr)
@@ -223,6 +243,9 @@ func (t *wtx) exec(op, query string, args ...any) (int64, error) {
 		return 0, mapErr(op, err)
 	}
 	n, err := res.RowsAffected()
+	if n > 0 && changesRows(query) {
+		t.w.dirty = true
+	}
 	return n, mapErr(op, err)
 }
 
@@ -232,5 +255,9 @@ func (t *wtx) queryRow(op, query string, scan func(scanner) error, args ...any) 
 	if err != nil {
 		return mapErr(op, err)
 	}
-	return mapErr(op, scan(s.QueryRowContext(t.ctx, args...)))
+	err = scan(s.QueryRowContext(t.ctx, args...))
+	if err == nil && changesRows(query) {
+		t.w.dirty = true
+	}
+	return mapErr(op, err)
 }
