@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test.sh runs every test of TMS: vet, formatting, and the Go tests of all
+# packages with the race detector, against embedded SQLite and a real
+# PostgreSQL server, a real OpenSSH sshd and a real headless Chromium.
+#
+# It starts a throw-away PostgreSQL cluster on 127.0.0.1 (port
+# $TMS_TEST_PG_PORT, default 55432) for the duration of the run. When run as
+# root on Debian and a required package is missing, it installs it with
+# apt-get first; otherwise it says what is missing and the tests that need it
+# are skipped with a message.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh ./internal/store/...   # only some packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=("$@")
+[[ ${#packages[@]} -gt 0 ]] || packages=(./...)
+
+need=()
+[[ -d /usr/lib/postgresql ]] || need+=(postgresql)
+[[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
+command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v chromium >/dev/null || need+=(chromium)
+if [[ ${#need[@]} -gt 0 ]]; then
+	if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+		echo "test.sh: installing ${need[*]}" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	else
+		echo "test.sh: missing ${need[*]}; the tests that need them will be skipped" >&2
+	fi
+fi
+
+echo "== gofmt" >&2
+unformatted=$(gofmt -l cmd internal)
+if [[ -n $unformatted ]]; then
+	echo "test.sh: these files need gofmt:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "== go vet" >&2
+go vet ./...
+
+pgdir=""
+cleanup() {
+	if [[ -n $pgdir ]]; then
+		scripts/pgtest.sh stop "$pgdir" >/dev/null 2>&1 || true
+		rm -rf "$pgdir"
+	fi
+}
+trap cleanup EXIT
+if [[ -z ${TMS_TEST_POSTGRES_URL:-} && -d /usr/lib/postgresql ]]; then
+	pgdir=$(mktemp -d /tmp/tms-test-pg.XXXXXX)
+	chmod 0755 "$pgdir"
+	TMS_TEST_POSTGRES_URL=$(scripts/pgtest.sh start "$pgdir" "${TMS_TEST_PG_PORT:-55432}")
+	export TMS_TEST_POSTGRES_URL
+	echo "== PostgreSQL for tests: $TMS_TEST_POSTGRES_URL" >&2
+fi
+
+echo "== go test -race ${packages[*]}" >&2
+go test -race -timeout 45m "${packages[@]}"
