@@ -345,6 +345,20 @@ func TestLookupHonoursCallerContext(t *testing.T) {
 	}
 }
 
+func TestLookupRefusesAnIncompleteConfig(t *testing.T) {
+	key := newTestKey(t)
+	server := httptest.NewServer(&retrieveServer{status: 200, body: okBody(key.line)})
+	defer server.Close()
+	for _, cfg := range []keycmd.Config{
+		{HostName: "login1", Timeout: time.Second},
+		{URL: configFor(t, server.URL, 0).URL, HostName: "login1"},
+	} {
+		if _, err := keycmd.Lookup(context.Background(), cfg, requestFor(key)); err == nil || !strings.Contains(err.Error(), "positive timeout") {
+			t.Errorf("Lookup(%+v) = %v; want an error about the config", cfg, err)
+		}
+	}
+}
+
 func TestParseArgs(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -74,6 +74,9 @@ type lookupBody struct {
 // ErrNotFound for a 404. The whole exchange is bounded by cfg.Timeout and
 // ctx; redirects are not followed and no proxy is used.
 func Lookup(ctx context.Context, cfg Config, req Request) (string, error) {
+	if cfg.URL == nil || cfg.Timeout <= 0 {
+		return "", errors.New("lookup: config needs a URL and a positive timeout (use LoadConfig)")
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 

@@ -120,8 +120,8 @@ func (g *Generator) Generate(ctx context.Context, t Type) (KeyPair, error) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		defer p.release()
 		pair, err := generate(t)
+		p.release() // before the caller can see the result
 		done <- outcome{pair, err}
 	}()
 	select {
