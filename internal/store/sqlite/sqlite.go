@@ -74,6 +74,7 @@ type DB struct {
 	read   *sql.DB
 	writeD *sql.DB
 	w      *writer
+	ckpt   *checkpointer
 	cache  *readCache
 
 	mu    sync.Mutex
@@ -92,7 +93,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: create directory: %w", err)
 	}
-	writeD, err := sql.Open("sqlite", dsn(opts.Path, opts.BusyTimeout, false))
+	writeD, err := sql.Open("sqlite", dsn(opts.Path, opts.BusyTimeout, false, true))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", opts.Path, err)
 	}
@@ -110,7 +111,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		writeD.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn(opts.Path, opts.BusyTimeout, true))
+	read, err := sql.Open("sqlite", dsn(opts.Path, opts.BusyTimeout, true, false))
 	if err != nil {
 		conn.Close()
 		writeD.Close()
@@ -128,10 +129,17 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		cache:  newReadCache(100_000),
 	}
 	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.cache)
+	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, time.Second, opts.Logger)
+	if err != nil {
+		db.w.close()
+		read.Close()
+		writeD.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
-func dsn(path string, busy time.Duration, readOnly bool) string {
+func dsn(path string, busy time.Duration, readOnly, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -139,6 +147,11 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+	}
+	if writer {
+		// The checkpointer checkpoints instead; see checkpoint.go.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
 	}
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
@@ -154,8 +167,9 @@ func (db *DB) Close() error {
 	db.stmts = map[string]*sql.Stmt{}
 	db.mu.Unlock()
 	rerr := db.read.Close()
+	kerr := db.ckpt.close()
 	cerr := db.writeD.Close()
-	return errors.Join(werr, rerr, cerr)
+	return errors.Join(werr, rerr, kerr, cerr)
 }
 
 // Ping checks that the database answers and that every migration is applied.
