@@ -2,14 +2,10 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,84 +17,14 @@ import (
 
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
 	"github.com/tmsproject/tms/internal/store/storetest"
 )
-
-// testURLVariable names the environment variable with the DSN of a
-// PostgreSQL server where the test user may create schemas.
-const testURLVariable = "TMS_TEST_POSTGRES_URL"
 
 func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// testServer returns the DSN of the test server, or skips the test when
-// none is configured.
-func testServer(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(testURLVariable)
-	if dsn == "" {
-		t.Skipf("set %s to the DSN of a PostgreSQL server where the user may create schemas (see scripts/pgtest.sh)", testURLVariable)
-	}
-	return dsn
-}
-
-// newSchema creates an empty schema, drops it at cleanup, and returns a
-// connection string whose search_path points at it.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	base := testServer(t)
-	suffix := make([]byte, 8)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	schema := "tms_test_" + hex.EncodeToString(suffix)
-	execRaw(t, base, `CREATE SCHEMA `+schema)
-	t.Cleanup(func() { execRaw(t, base, `DROP SCHEMA `+schema+` CASCADE`) })
-	return withSearchPath(t, base, schema)
-}
-
-// withSearchPath adds a search_path parameter to a connection string in URL
-// or key=value form.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	t.Helper()
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", testURLVariable, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// connectRaw opens a plain connection, outside any store, closed at cleanup.
-func connectRaw(t testing.TB, dsn string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(testContext(t), dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
-func execRaw(t testing.TB, dsn, sql string, args ...any) {
-	t.Helper()
-	ctx := testContext(t)
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
 }
 
 func openTest(t testing.TB, opts Options) *DB {
@@ -116,8 +42,8 @@ func openTest(t testing.TB, opts Options) *DB {
 }
 
 func TestConformance(t *testing.T) {
-	testServer(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, Options{URL: newSchema(t)}) })
+	pgtest.URL(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, Options{URL: pgtest.NewSchema(t)}) })
 }
 
 func TestOptionsRejected(t *testing.T) {
@@ -175,7 +101,7 @@ func TestUnreachableDatabase(t *testing.T) {
 }
 
 func TestAcquireTimeout(t *testing.T) {
-	db := openTest(t, Options{URL: newSchema(t), MaxConns: 2, AcquireTimeout: 200 * time.Millisecond})
+	db := openTest(t, Options{URL: pgtest.NewSchema(t), MaxConns: 2, AcquireTimeout: 200 * time.Millisecond})
 	ctx := testContext(t)
 	var held []interface{ Release() }
 	for range 2 {
@@ -212,7 +138,7 @@ func TestAcquireTimeout(t *testing.T) {
 // bookkeeping table.
 func appliedMigrations(t *testing.T, dsn string) []int {
 	t.Helper()
-	conn := connectRaw(t, dsn)
+	conn := pgtest.Connect(t, dsn)
 	rows, err := conn.Query(testContext(t), `SELECT version FROM tms_schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +168,7 @@ func wantAllMigrations(t *testing.T, dsn string) {
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := testContext(t)
 	first := openTest(t, Options{URL: dsn})
 	if err := first.CreateTenant(ctx, store.Seed{Tenants: []store.Tenant{{Name: "kept", Enabled: true, Created: time.Now(), Updated: time.Now()}}}); err != nil {
@@ -261,7 +187,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 }
 
 func TestConcurrentOpen(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := testContext(t)
 	const servers = 4
 	var wg sync.WaitGroup
@@ -286,10 +212,10 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := testContext(t)
 	db := openTest(t, Options{URL: dsn})
-	execRaw(t, dsn, `INSERT INTO tms_schema_migrations(version, name, applied_at) VALUES ($1, 'from_the_future', now())`,
+	pgtest.Exec(t, dsn, `INSERT INTO tms_schema_migrations(version, name, applied_at) VALUES ($1, 'from_the_future', now())`,
 		db.schemaVersion+1)
 
 	if err := db.Ping(ctx); err == nil {
@@ -306,7 +232,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestStatementTimeout(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.NewSchema(t)
 	ctx := testContext(t)
 	db := openTest(t, Options{URL: dsn, StatementTimeout: 300 * time.Millisecond})
 	now := time.Now()
@@ -325,7 +251,7 @@ func TestStatementTimeout(t *testing.T) {
 	}
 
 	// Another session, as another server might, holds the key's row.
-	locker := connectRaw(t, dsn)
+	locker := pgtest.Connect(t, dsn)
 	tx, err := locker.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +299,7 @@ func benchWorld(b *testing.B, db *DB) store.Pubkey {
 // BenchmarkCreatePubkey measures key creation with provisioning, the path of
 // every createkey request, from many goroutines at once.
 func BenchmarkCreatePubkey(b *testing.B) {
-	db := openTest(b, Options{URL: newSchema(b)})
+	db := openTest(b, Options{URL: pgtest.NewSchema(b)})
 	key := benchWorld(b, db)
 	ctx := testContext(b)
 	var next atomic.Int64
@@ -394,7 +320,7 @@ func BenchmarkCreatePubkey(b *testing.B) {
 // BenchmarkLookupKey measures key retrieval, the path of every sshd login,
 // from many goroutines at once.
 func BenchmarkLookupKey(b *testing.B) {
-	db := openTest(b, Options{URL: newSchema(b)})
+	db := openTest(b, Options{URL: pgtest.NewSchema(b)})
 	key := benchWorld(b, db)
 	key.Fingerprint = "SHA256:lookup"
 	ctx := testContext(b)
@@ -416,7 +342,7 @@ func BenchmarkLookupKey(b *testing.B) {
 // BenchmarkUseKeyRepeated measures counting a use of a key that was used
 // within the repeat window, as repeated retrievals of one key do.
 func BenchmarkUseKeyRepeated(b *testing.B) {
-	db := openTest(b, Options{URL: newSchema(b)})
+	db := openTest(b, Options{URL: pgtest.NewSchema(b)})
 	key := benchWorld(b, db)
 	key.Fingerprint = "SHA256:use"
 	ctx := testContext(b)
@@ -487,7 +413,7 @@ func TestMapErr(t *testing.T) {
 }
 
 func TestSessionSettings(t *testing.T) {
-	db := openTest(t, Options{URL: newSchema(t), StatementTimeout: 1500 * time.Millisecond})
+	db := openTest(t, Options{URL: pgtest.NewSchema(t), StatementTimeout: 1500 * time.Millisecond})
 	ctx := testContext(t)
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -509,7 +435,7 @@ func TestSessionSettings(t *testing.T) {
 // names the dependency that failed, not a record that provisioning would
 // have created, and leaves nothing provisioned behind.
 func TestProvisionRefusalReason(t *testing.T) {
-	db := openTest(t, Options{URL: newSchema(t)})
+	db := openTest(t, Options{URL: pgtest.NewSchema(t)})
 	ctx := testContext(t)
 	now := time.Date(2026, 7, 13, 18, 2, 11, 0, time.UTC)
 	past := now.Add(-time.Hour)
