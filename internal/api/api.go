@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
@@ -29,6 +30,8 @@ type Options struct {
 	Version VersionInfo
 	// Extra registers more routes on the mux before middleware is applied.
 	Extra []func(mux *http.ServeMux)
+	// Metrics records request and key metrics; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // VersionInfo is what GET /v1/tms/version reports.

@@ -91,6 +91,7 @@ func (a *API) chain(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), infoKey, info)
 		r = r.WithContext(ctx)
+		a.opts.Metrics.RequestStarted()
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -101,7 +102,17 @@ func (a *API) chain(next http.Handler) http.Handler {
 					writeError(sw, http.StatusInternalServerError, "Internal error. (request id "+info.id+")")
 				}
 			}
-			a.logRequest(r, sw, info, time.Since(start))
+			d := time.Since(start)
+			a.logRequest(r, sw, info, d)
+			route := info.route
+			if route == "" {
+				route = "unmatched"
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			a.opts.Metrics.RequestDone(route, r.Method, status, d)
 		}()
 
 		select {
@@ -109,6 +120,7 @@ func (a *API) chain(next http.Handler) http.Handler {
 			defer func() { <-slots }()
 		default:
 			info.note = "overload: too many requests in flight"
+			a.opts.Metrics.Rejected("overload")
 			sw.Header().Set("Retry-After", a.retryAfter())
 			writeError(sw, http.StatusServiceUnavailable, fmt.Sprintf("The server is at capacity (%d requests in flight); retry shortly.", a.opts.MaxInFlight))
 			return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
@@ -64,10 +65,28 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := a.svc.CreateKey(r.Context(), c, req)
 	if err != nil {
+		result := "refused"
+		if kind := tms.ErrorKind(err); kind == tms.KindInternal || kind == tms.KindUnavailable {
+			result = "error"
+		}
+		a.opts.Metrics.KeyIssued(keyTypeLabel(req.KeyType), result)
 		a.fail(w, r, err)
 		return
 	}
+	a.opts.Metrics.KeyIssued(k.Key.KeyType, "issued")
 	writeJSON(w, http.StatusCreated, IssuedKeyResponse(k))
+}
+
+// keyTypeLabel names a requested key type for metrics without letting
+// arbitrary input become a label value.
+func keyTypeLabel(t string) string {
+	switch strings.ToLower(t) {
+	case "", "ed25519":
+		return "ed25519"
+	case "ecdsa", "rsa":
+		return strings.ToLower(t)
+	}
+	return "invalid"
 }
 
 type retrieveBody struct {
@@ -91,8 +110,14 @@ func (a *API) retrieveKey(w http.ResponseWriter, r *http.Request) {
 		req.KeyType = *b.KeyType
 	}
 	res, err := a.svc.RetrieveKey(r.Context(), req)
-	if res.Refusal != "" {
+	switch {
+	case res.Refusal != "":
 		noteRequest(r.Context(), "key refused: "+string(res.Refusal))
+		a.opts.Metrics.KeyRetrieved(strings.ReplaceAll(string(res.Refusal), " ", "_"))
+	case err != nil:
+		a.opts.Metrics.KeyRetrieved("error")
+	default:
+		a.opts.Metrics.KeyRetrieved("accepted")
 	}
 	if err != nil {
 		a.fail(w, r, err)

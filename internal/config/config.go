@@ -38,6 +38,13 @@ type Config struct {
 	Keys     Keys     `toml:"keys" comment:"Key retrieval for sshd."`
 	TLS      TLS      `toml:"tls" comment:"TLS, used when http_addr starts with https. Without files, a self-signed certificate is generated in <root>/certs."`
 	Log      Log      `toml:"log" comment:"Logging to standard error."`
+	Metrics  Metrics  `toml:"metrics" comment:"Prometheus metrics and health checks (/metrics, /healthz, /readyz)."`
+}
+
+// Metrics configures the metrics endpoint.
+type Metrics struct {
+	Enabled bool   `toml:"enabled" comment:"Serve Prometheus metrics at /metrics."`
+	Listen  string `toml:"listen" comment:"Separate plain-HTTP address for /metrics, /healthz and /readyz, e.g. \"127.0.0.1:9090\";\nempty serves them on the main listener."`
 }
 
 // Database configures the store.
@@ -123,8 +130,9 @@ func Default() Config {
 			Retrieval:    "enforce",
 			RepeatWindow: Duration{10 * time.Second},
 		},
-		TLS: TLS{MinVersion: "1.2"},
-		Log: Log{Format: "text", Level: "info"},
+		TLS:     TLS{MinVersion: "1.2"},
+		Log:     Log{Format: "text", Level: "info"},
+		Metrics: Metrics{Enabled: true},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -301,6 +302,11 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls.cert_file", "tls.cert_file and tls.key_file must be set together")
+	}
+	if c.Metrics.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
+			bad("metrics.listen", "%q is not a host:port address", c.Metrics.Listen)
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

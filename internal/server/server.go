@@ -22,6 +22,7 @@ import (
 	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/config"
 	"github.com/tmsproject/tms/internal/keys"
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
 	"github.com/tmsproject/tms/internal/store/sqlite"
@@ -171,6 +172,20 @@ func Run(ctx context.Context, opts Options) error {
 		fmt.Fprintf(opts.Stdout, "Development server: %s\nCredentials for the test tenant are in %s; load them with:\n  . %s\n", baseURL, path, path)
 	}
 
+	var m *metrics.Metrics
+	extra := []func(*http.ServeMux){health(st)}
+	if cfg.Metrics.Enabled {
+		m = metrics.New()
+		registerCollectors(m, st, gen)
+		if cfg.Metrics.Listen != "" {
+			if err := serveMetrics(ctx, cfg.Metrics.Listen, m, st, logger); err != nil {
+				return fmt.Errorf("metrics listener %s: %w", cfg.Metrics.Listen, err)
+			}
+		} else {
+			extra = append(extra, func(mux *http.ServeMux) { mux.Handle("GET /metrics", m.Handler()) })
+		}
+	}
+
 	v := version.Get()
 	a := api.New(api.Options{
 		Service: svc, Logger: logger,
@@ -180,7 +195,8 @@ func Run(ctx context.Context, opts Options) error {
 		RetryAfter:     cfg.Limits.RetryAfter.Duration,
 		Version: api.VersionInfo{Version: v.Version, Branch: v.Branch, Commit: v.Commit, Dirty: v.Dirty,
 			SourceTS: v.BuildTime, GoVersion: v.GoVersion},
-		Extra: []func(*http.ServeMux){health(st)},
+		Extra:   extra,
+		Metrics: m,
 	})
 	srv := &http.Server{
 		Handler:           a.Handler(),

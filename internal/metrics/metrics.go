@@ -1,0 +1,130 @@
+// Package metrics holds the Prometheus metrics of a TMS server in one
+// registry owned by the server (no global registry). A nil *Metrics is
+// valid and records nothing, so packages work without metrics.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the server's Prometheus metrics.
+type Metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	inFlight      prometheus.Gauge
+	rejected      *prometheus.CounterVec
+	keysIssued    *prometheus.CounterVec
+	keysRetrieved *prometheus.CounterVec
+	deviceFlow    *prometheus.CounterVec
+}
+
+// New returns the metrics with Go runtime and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tms_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tms_http_requests_in_flight", Help: "HTTP requests being served now.",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, rate_limit, ...).",
+		}, []string{"reason"}),
+		keysIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_keys_issued_total", Help: "Key creation requests, by key type and result (issued, refused, error).",
+		}, []string{"type", "result"}),
+		keysRetrieved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_keys_retrieved_total", Help: "Key lookups for sshd, by result (accepted, not_found, or the refusal reason).",
+		}, []string{"result"}),
+		deviceFlow: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_device_flow_total", Help: "Device authorization events, by event (started, approved, denied, expired, redeemed, ...).",
+		}, []string{"event"}),
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow,
+	)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// RequestStarted counts a request in flight; call RequestDone when it ends.
+func (m *Metrics) RequestStarted() {
+	if m != nil {
+		m.inFlight.Inc()
+	}
+}
+
+// RequestDone records an answered request.
+func (m *Metrics) RequestDone(route, method string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.inFlight.Dec()
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// Rejected counts a request refused for reason.
+func (m *Metrics) Rejected(reason string) {
+	if m != nil {
+		m.rejected.WithLabelValues(reason).Inc()
+	}
+}
+
+// KeyIssued counts a key creation request of keyType with its result.
+func (m *Metrics) KeyIssued(keyType, result string) {
+	if m != nil {
+		m.keysIssued.WithLabelValues(keyType, result).Inc()
+	}
+}
+
+// KeyRetrieved counts a key lookup with its result.
+func (m *Metrics) KeyRetrieved(result string) {
+	if m != nil {
+		m.keysRetrieved.WithLabelValues(result).Inc()
+	}
+}
+
+// DeviceFlow counts a device authorization event.
+func (m *Metrics) DeviceFlow(event string) {
+	if m != nil {
+		m.deviceFlow.WithLabelValues(event).Inc()
+	}
+}
+
+// GaugeFunc registers a gauge whose value f reports at scrape time.
+func (m *Metrics) GaugeFunc(name, help string, labels prometheus.Labels, f func() float64) {
+	if m != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
+	}
+}
+
+// CounterFunc registers a counter whose value f reports at scrape time.
+func (m *Metrics) CounterFunc(name, help string, labels prometheus.Labels, f func() float64) {
+	if m != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
+	}
+}
