@@ -1,0 +1,52 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNilMetricsRecordNothing(t *testing.T) {
+	var m *Metrics
+	m.RequestStarted()
+	m.RequestDone("GET /x", "GET", 200, time.Millisecond)
+	m.Rejected("overload")
+	m.KeyIssued("ed25519", "issued")
+	m.KeyRetrieved("accepted")
+	m.DeviceFlow("started")
+	m.GaugeFunc("x", "x", nil, func() float64 { return 1 })
+}
+
+func TestExposition(t *testing.T) {
+	m := New()
+	m.RequestStarted()
+	m.RequestDone("POST /v1/tms/pubkeys/creds", "POST", 201, 3*time.Millisecond)
+	m.Rejected("overload")
+	m.KeyIssued("ed25519", "issued")
+	m.KeyRetrieved("key_expired")
+	m.DeviceFlow("approved")
+	m.GaugeFunc("tms_test_gauge", "A test gauge.", nil, func() float64 { return 42 })
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	text := string(body)
+	for _, want := range []string{
+		`tms_http_requests_total{method="POST",route="POST /v1/tms/pubkeys/creds",status="201"} 1`,
+		`tms_http_request_duration_seconds_count{method="POST",route="POST /v1/tms/pubkeys/creds"} 1`,
+		`tms_http_requests_in_flight 0`,
+		`tms_http_rejected_total{reason="overload"} 1`,
+		`tms_keys_issued_total{result="issued",type="ed25519"} 1`,
+		`tms_keys_retrieved_total{result="key_expired"} 1`,
+		`tms_device_flow_total{event="approved"} 1`,
+		`tms_test_gauge 42`,
+		`process_resident_memory_bytes`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
