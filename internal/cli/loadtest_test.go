@@ -60,7 +60,7 @@ func TestLoadtestGetKeyFromDevEnv(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "TMS_PUBKEY_FINGERPRINT is not set: created a ed25519 key") {
+	if !strings.Contains(stderr, "TMS_PUBKEY_FINGERPRINT is not set: created an ed25519 key") {
 		t.Errorf("stderr does not say a key was created:\n%s", stderr)
 	}
 	if !strings.Contains(stdout, "result: PASSED") || !strings.Contains(stdout, "run getkey 10 users") {

@@ -266,8 +266,15 @@ func (c Config) Validate(scenarios *Registry) error {
 			bad("--ladder-users", "user counts must be at least 1, got %d", n)
 		}
 	}
-	if l.Users > 100000 || l.SpikeUsers > 100000 || slices.ContainsFunc(l.LadderUsers, func(n int) bool { return n > 100000 }) {
-		bad("--users", "at most 100000 users")
+	const maxUsers = 100000
+	if l.Users > maxUsers {
+		bad("--users", "at most %d, got %d", maxUsers, l.Users)
+	}
+	if l.SpikeUsers > maxUsers {
+		bad("--spike-users", "at most %d, got %d", maxUsers, l.SpikeUsers)
+	}
+	if slices.ContainsFunc(l.LadderUsers, func(n int) bool { return n > maxUsers }) {
+		bad("--ladder-users", "user counts of at most %d", maxUsers)
 	}
 	if l.SampleInterval < 0 || (l.SampleInterval > 0 && l.SampleInterval < 100*time.Millisecond) {
 		bad("--sample-interval", "must be at least 100ms, got %s", l.SampleInterval)

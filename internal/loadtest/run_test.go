@@ -72,7 +72,7 @@ func TestGetKeyCreatesItsKeyFirst(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\nlog:\n%s", err, log)
 	}
-	if !strings.Contains(log, "TMS_PUBKEY_FINGERPRINT is not set: created a ed25519 key") {
+	if !strings.Contains(log, "TMS_PUBKEY_FINGERPRINT is not set: created an ed25519 key") {
 		t.Errorf("log does not say a key was created:\n%s", log)
 	}
 	if strings.Contains(log, "secret1") {

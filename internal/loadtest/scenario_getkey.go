@@ -85,7 +85,7 @@ func createFixtureKey(ctx context.Context, env *Env) (string, error) {
 	if err != nil {
 		return "", &PreflightError{Scenario: "getkey", Message: "creating a key to retrieve: " + err.Error()}
 	}
-	env.Note("TMS_PUBKEY_FINGERPRINT is not set: created a %s key for client user %q on account %q at host %q: %s "+
+	env.Note("TMS_PUBKEY_FINGERPRINT is not set: created an %s key for client user %q on account %q at host %q: %s "+
 		"(export TMS_PUBKEY_FINGERPRINT=%s to reuse it)", key.KeyType, env.Inputs.ClientUser, env.Inputs.PubkeyUser,
 		env.Inputs.PubkeyHost, key.Fingerprint, key.Fingerprint)
 	return key.Fingerprint, nil

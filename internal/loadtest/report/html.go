@@ -51,7 +51,8 @@ func WriteHTML(w io.Writer, r *Report) error {
 }
 
 // charts builds the report's charts: latency and throughput against users
-// for ladder steps, and over time for every other phase except smoke.
+// for ladder steps, and over time for the steps of every other phase except
+// smoke, one set per workload.
 func charts(r *Report) []lineChart {
 	var out []lineChart
 	out = append(out, ladderCharts(r.Steps)...)
@@ -59,7 +60,15 @@ func charts(r *Report) []lineChart {
 		if phase == "ladder" || phase == "smoke" {
 			continue
 		}
-		out = append(out, timeCharts(phase, r.Steps)...)
+		var workloads []string
+		for _, s := range r.Steps {
+			if s.Phase == phase && !slices.Contains(workloads, s.Workload) {
+				workloads = append(workloads, s.Workload)
+			}
+		}
+		for _, w := range workloads {
+			out = append(out, timeCharts(phase, w, r.Steps)...)
+		}
 	}
 	return out
 }
@@ -148,12 +157,12 @@ func ladderCharts(steps []Step) []lineChart {
 	return append(out, throughput)
 }
 
-// timeCharts draws the windows of a phase's steps on one time axis:
-// latency, throughput, and server memory when it was measured.
-func timeCharts(phase string, steps []Step) []lineChart {
+// timeCharts draws the windows of a workload's steps in a phase on one
+// time axis: latency, throughput, and server memory when it was measured.
+func timeCharts(phase, workload string, steps []Step) []lineChart {
 	var phaseSteps []Step
 	for _, s := range steps {
-		if s.Phase == phase {
+		if s.Phase == phase && s.Workload == workload {
 			phaseSteps = append(phaseSteps, s)
 		}
 	}
@@ -190,17 +199,17 @@ func timeCharts(phase string, steps []Step) []lineChart {
 		}
 	}
 	out := []lineChart{
-		{Title: fmt.Sprintf("Latency over time (%s)", phase), XLabel: "seconds", YLabel: "latency (ms)",
+		{Title: fmt.Sprintf("%s latency over time (%s)", workload, phase), XLabel: "seconds", YLabel: "latency (ms)",
 			Series: []series{p50, p99, maxS}},
 	}
-	tputChart := lineChart{Title: fmt.Sprintf("Throughput over time (%s)", phase), XLabel: "seconds",
+	tputChart := lineChart{Title: fmt.Sprintf("%s throughput over time (%s)", workload, phase), XLabel: "seconds",
 		YLabel: "per second", Series: []series{tput}}
 	if anyFailure {
 		tputChart.Series = append(tputChart.Series, fails)
 	}
 	out = append(out, tputChart)
 	if len(mem.Points) > 0 {
-		out = append(out, lineChart{Title: fmt.Sprintf("Server resident memory over time (%s)", phase),
+		out = append(out, lineChart{Title: fmt.Sprintf("Server resident memory over time (%s %s)", phase, workload),
 			XLabel: "seconds", YLabel: "MiB", Series: []series{mem}})
 	}
 	var drawn []lineChart

@@ -110,21 +110,6 @@ type Step struct {
 	StoppedBy string `json:"stopped_by,omitempty"`
 }
 
-// Label is a short human name for the step's load shape.
-func (s Step) Label() string {
-	if s.Model == "open" {
-		return fmt.Sprintf("%s/s", formatNumber(s.Rate))
-	}
-	label := fmt.Sprintf("%d users", s.Users)
-	if s.Users == 1 {
-		label = "1 user"
-	}
-	if s.ThrottlePerUser > 0 {
-		label += fmt.Sprintf(" @ %s/s", formatNumber(s.ThrottlePerUser))
-	}
-	return label
-}
-
 // Result is what one scenario measured in one step.
 type Result struct {
 	Scenario   string  `json:"scenario"`

@@ -118,8 +118,8 @@ func TestHTMLIsWellFormedAndSelfContained(t *testing.T) {
 		}
 	}
 	for _, title := range []string{"getversion latency against users (ladder)", "getkey latency against users (ladder)",
-		"Throughput against users (ladder)", "Latency over time (soak)", "Throughput over time (soak)",
-		"Server resident memory over time (soak)"} {
+		"Throughput against users (ladder)", "getkey latency over time (soak)", "getkey throughput over time (soak)",
+		"Server resident memory over time (soak getkey)"} {
 		if !strings.Contains(page, "<title>"+title+"</title>") {
 			t.Errorf("no chart titled %q", title)
 		}

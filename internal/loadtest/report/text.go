@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,14 +166,6 @@ func formatSeconds(seconds float64) string {
 
 func formatBytes(b float64) string {
 	return strconv.FormatFloat(b/(1<<20), 'f', 1, 64) + " MiB"
-}
-
-// formatNumber prints a float without a fractional part when it has none.
-func formatNumber(v float64) string {
-	if v == math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 // formatCounts prints a count map as "k=v" pairs in key order.

@@ -154,13 +154,6 @@ func (s *Server) First(route string) Seen {
 	return s.seen[route]
 }
 
-// Keys returns how many keys the server holds.
-func (s *Server) Keys() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.keys)
-}
-
 // api wraps a route handler with request accounting, the answer limit, the
 // overload simulation and the latency.
 func (s *Server) api(route string, h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
