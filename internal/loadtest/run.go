@@ -32,7 +32,6 @@ type Output struct {
 // engine runs the steps of one load test.
 type engine struct {
 	cfg      Config
-	client   *client
 	con      *console
 	progress *progress
 	memory   *memoryProbe
@@ -60,7 +59,6 @@ func Run(ctx context.Context, cfg Config, scenarios *Registry, out Output) (*rep
 	con := newConsole(out.Log)
 	e := &engine{
 		cfg:      cfg,
-		client:   c,
 		con:      con,
 		progress: &progress{mode: out.Progress, every: or(out.ProgressEvery, 5*time.Second), con: con},
 		memory:   newMemoryProbe(cfg.metricsURL(), c.transport, con),

@@ -8,8 +8,12 @@ import (
 	"strings"
 )
 
-// palette holds the series colours, chosen to stay distinct in print.
-var palette = [...]string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
+// seriesColor returns the colour of the i-th series; the colours stay
+// distinct in print.
+func seriesColor(i int) string {
+	palette := [...]string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"}
+	return palette[i%len(palette)]
+}
 
 // Chart geometry in SVG user units.
 const (
@@ -105,7 +109,7 @@ func (c lineChart) svg() string {
 
 	// Series and legend.
 	for i, s := range c.Series {
-		color := palette[i%len(palette)]
+		color := seriesColor(i)
 		if len(s.Points) > 0 {
 			coords := make([]string, len(s.Points))
 			for j, p := range s.Points {
