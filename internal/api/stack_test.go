@@ -516,7 +516,8 @@ func (s *stack) wantUnchanged(t *testing.T, before snapshot) {
 	}
 }
 
-// world is the extra data most tests start from, on top of the test data.
+// world is the extra data most tests start from, on top of the test data;
+// the test tenant also gets the host login1 with address 192.0.2.1.
 type world struct {
 	// Client2 is a second client of the test tenant.
 	Client2 hdr
@@ -548,6 +549,8 @@ func (s *stack) seedWorld(t *testing.T) world {
 	}).want(t, 201)
 	w.ResID = r.str(t, "resid")
 	s.resIDs["test"] = append(s.resIDs["test"], w.ResID)
+
+	s.call(t, "POST", "/v1/tms/hosts", s.admin("test"), map[string]any{"tenant": "test", "host": "login1", "addr": "192.0.2.1"}).want(t, 201)
 
 	r = s.call(t, "POST", "/v1/tms/tenants/off", s.admin("default"), nil).want(t, 201)
 	s.adminSecrets["off"] = r.str(t, "admin_secret")
