@@ -108,12 +108,37 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
 }
 
-// Do sends a request to path (relative to the server, e.g.
-// "/v1/tms/client/list") with body encoded as JSON when not nil, and decodes
-// a 2xx JSON answer into out when not nil. Non-2xx answers return *Error.
+// Do sends a request to path (relative to the server and already escaped,
+// e.g. "/v1/tms/client/list") with body encoded as JSON when not nil, and
+// decodes a 2xx JSON answer into out when not nil. When out embeds
+// Envelope, the answer is also kept as received (see Envelope.Raw).
+// Non-2xx answers return *Error.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	data, err := c.send(ctx, method, path, query, body)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
+	}
+	if r, ok := out.(rawKeeper); ok {
+		r.keepRaw(data)
+	}
+	return nil
+}
+
+// send performs a request and returns the body of a 2xx answer.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
 	u := *c.base
-	u.Path = c.base.Path + path
+	u.RawPath = c.base.EscapedPath() + path
+	unescaped, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, fmt.Errorf("request path %q: %w", path, err)
+	}
+	u.Path = unescaped
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 	}
@@ -121,13 +146,13 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -136,12 +161,12 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	c.setCredentials(req.Header)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return describeTransportError(c.base.String(), err)
+		return nil, describeTransportError(c.base.String(), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("read answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := &Error{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
@@ -159,14 +184,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		default:
 			apiErr.Message = strings.TrimSpace(string(data))
 		}
-		return apiErr
+		return nil, apiErr
 	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
-		}
-	}
-	return nil
+	return data, nil
 }
 
 func (c *Client) setCredentials(h http.Header) {

@@ -52,6 +52,9 @@ type Store interface {
 	HostStore
 	PubkeyStore
 	ReservationStore
+	UserStore
+	OAuthClientStore
+	DeviceStore
 
 	// Ping reports whether the database answers and its schema is current.
 	Ping(ctx context.Context) error
@@ -61,12 +64,14 @@ type Store interface {
 
 // Seed is a set of records inserted together in one transaction.
 type Seed struct {
-	Tenants     []Tenant
-	Admins      []Admin
-	Clients     []Client
-	UserMFA     []UserMFA
-	UserHosts   []UserHost
-	Delegations []Delegation
+	Tenants []Tenant
+	Admins  []Admin
+	Clients []Client
+	// OAuthClients are inserted after Clients, each with its clients row.
+	OAuthClients []OAuthClient
+	UserMFA      []UserMFA
+	UserHosts    []UserHost
+	Delegations  []Delegation
 }
 
 // Micro truncates t to the precision the stores keep and converts it to UTC.

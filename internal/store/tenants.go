@@ -40,9 +40,10 @@ type TenantStore interface {
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	// SetTenantEnabled returns the number of tenants changed (0 or 1).
 	SetTenantEnabled(ctx context.Context, name string, enabled bool, now time.Time) (int64, error)
-	// DeleteTenant deletes the tenant's administrators and then the tenant.
-	// It returns the number of rows deleted, or ErrInUse when other records
-	// still belong to the tenant.
+	// DeleteTenant deletes the tenant's administrators, its builtin OAuth
+	// clients (with their pending device authorizations) and then the
+	// tenant. It returns the number of rows deleted, or ErrInUse (and
+	// deletes nothing) when other records still belong to the tenant.
 	DeleteTenant(ctx context.Context, name string) (int64, error)
 	// WipeTenant deletes the tenant and everything that belongs to it and
 	// returns the number of rows deleted.

@@ -68,6 +68,9 @@ func seedBatch(s store.Seed) *pgx.Batch {
 	for _, c := range s.Clients {
 		b.Queue(insertClient, clientArgs(c)...)
 	}
+	for _, c := range s.OAuthClients {
+		queueOAuthClient(b, c)
+	}
 	for _, m := range s.UserMFA {
 		b.Queue(insertUserMFA, userMFAArgs(m)...)
 	}
@@ -113,6 +116,8 @@ func (db *DB) DeleteTenant(ctx context.Context, name string) (int64, error) {
 	return db.runBatch(ctx, "delete tenant", store.ErrInUse, func() *pgx.Batch {
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM admin WHERE tenant = $1`, name)
+		b.Queue(`DELETE FROM clients WHERE tenant = $1
+			AND client_id IN (SELECT client_id FROM oauth_clients WHERE tenant = $1 AND builtin)`, name)
 		b.Queue(`DELETE FROM tenants WHERE tenant = $1`, name)
 		return b
 	})
@@ -130,7 +135,7 @@ func (db *DB) WipeTenant(ctx context.Context, name string) (int64, error) {
 }
 
 // wipeOrder lists the tables a tenant wipe empties, children first.
-var wipeOrder = [...]string{"reservations", "pubkeys", "delegations", "user_hosts", "user_mfa", "clients", "hosts", "admin", "tenants"}
+var wipeOrder = [...]string{"reservations", "pubkeys", "oauth_tokens", "device_authorizations", "delegations", "user_hosts", "user_mfa", "users", "oauth_clients", "clients", "hosts", "admin", "tenants"}
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/tmsproject/tms/internal/store"
 )
@@ -72,10 +73,42 @@ func remember[K comparable, V any](c *readCache, m map[K]cached[V], k K, gen uin
 }
 
 // changesRows reports whether a statement can change or remove existing
-// rows, which makes cached answers stale.
+// rows that cached answers depend on, which makes them stale. Statements on
+// tables that no cached answer reads, and that no cached table depends on,
+// leave the cache alone.
 func changesRows(query string) bool {
-	q := strings.TrimSpace(query)
-	return len(q) >= 6 && (strings.EqualFold(q[:6], "UPDATE") || strings.EqualFold(q[:6], "DELETE"))
+	verb, rest := nextWord(query)
+	switch {
+	case strings.EqualFold(verb, "UPDATE"):
+	case strings.EqualFold(verb, "DELETE"):
+		_, rest = nextWord(rest) // FROM
+	default:
+		return false
+	}
+	table, _ := nextWord(rest)
+	return !uncachedTable(table)
+}
+
+// nextWord splits s into its first whitespace-separated word and the rest.
+func nextWord(s string) (word, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
+}
+
+// uncachedTable reports whether table belongs to the sign-in and device
+// flow. The cached key lookups and credential checks read none of these
+// tables, and deleting their rows cascades to none of the tables those read.
+func uncachedTable(table string) bool {
+	for _, t := range [...]string{"users", "oauth_clients", "device_authorizations", "oauth_tokens"} {
+		if strings.EqualFold(table, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // CacheStats reports the read cache's hits and misses.

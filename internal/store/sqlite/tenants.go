@@ -58,6 +58,11 @@ func insertSeed(tx *wtx, s store.Seed) error {
 			return err
 		}
 	}
+	for _, c := range s.OAuthClients {
+		if err := insertOAuthClient(tx, c); err != nil {
+			return err
+		}
+	}
 	for _, m := range s.UserMFA {
 		if err := insertUserMFA(tx, m); err != nil {
 			return err
@@ -115,6 +120,7 @@ func (db *DB) DeleteTenant(ctx context.Context, name string) (int64, error) {
 		total = 0
 		for _, q := range []string{
 			`DELETE FROM admin WHERE tenant = ?`,
+			`DELETE FROM clients WHERE tenant = ?1 AND client_id IN (SELECT client_id FROM oauth_clients WHERE tenant = ?1 AND builtin = 1)`,
 			`DELETE FROM tenants WHERE tenant = ?`,
 		} {
 			n, err := tx.exec("delete tenant", q, name)
@@ -146,7 +152,7 @@ func (db *DB) WipeTenant(ctx context.Context, name string) (int64, error) {
 }
 
 // wipeOrder lists the tables a tenant wipe empties, children first.
-var wipeOrder = []string{"reservations", "pubkeys", "delegations", "user_hosts", "user_mfa", "clients", "hosts", "admin", "tenants"}
+var wipeOrder = []string{"reservations", "pubkeys", "oauth_tokens", "device_authorizations", "delegations", "user_hosts", "user_mfa", "users", "oauth_clients", "clients", "hosts", "admin", "tenants"}
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {

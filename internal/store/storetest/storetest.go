@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentMixed", testConcurrentMixed},
 		{"ContextCanceled", testContextCanceled},
 	}
+	tests = append(tests, oauthTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)

@@ -1,0 +1,86 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Tenant is a tenant record.
+type Tenant struct {
+	Envelope
+	ID      int64     `json:"id"`
+	Name    string    `json:"tenant"`
+	Enabled Bool      `json:"enabled"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+// TenantList answers ListTenants.
+type TenantList struct {
+	Envelope
+	NumTenants int      `json:"num_tenants"`
+	Tenants    []Tenant `json:"tenants"`
+}
+
+// NewTenant answers CreateTenant with the one-time administrator secret.
+type NewTenant struct {
+	Envelope
+	Name        string `json:"tenant"`
+	Enabled     bool   `json:"enabled"`
+	AdminID     string `json:"admin_id"`
+	AdminSecret string `json:"admin_secret"`
+}
+
+// CreateTenant creates a tenant and its administrator
+// (POST /v1/tms/tenants/{tenant}). Only the administrator of the default
+// tenant may, so the credentials must be for tenant "default".
+func (c *Client) CreateTenant(ctx context.Context, name string) (NewTenant, error) {
+	var out NewTenant
+	err := c.Do(ctx, http.MethodPost, pathf("/v1/tms/tenants/%s", name), nil, nil, &out)
+	return out, err
+}
+
+// GetTenant returns a tenant (GET /v1/tms/tenants/{tenant}); it needs no
+// credentials.
+func (c *Client) GetTenant(ctx context.Context, name string) (Tenant, error) {
+	var out Tenant
+	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/tenants/%s", name), nil, nil, &out)
+	return out, err
+}
+
+// ListTenants returns every tenant (GET /v1/tms/tenants/list); it needs no
+// credentials.
+func (c *Client) ListTenants(ctx context.Context) (TenantList, error) {
+	var out TenantList
+	err := c.Do(ctx, http.MethodGet, "/v1/tms/tenants/list", nil, nil, &out)
+	return out, err
+}
+
+// UpdateTenant enables or disables the credentials' own tenant
+// (PATCH /v1/tms/tenants/upd).
+func (c *Client) UpdateTenant(ctx context.Context, name string, enabled bool) (Updated, error) {
+	body := struct {
+		Tenant  string `json:"tenant"`
+		Enabled bool   `json:"enabled"`
+	}{name, enabled}
+	var out Updated
+	err := c.Do(ctx, http.MethodPatch, "/v1/tms/tenants/upd", nil, body, &out)
+	return out, err
+}
+
+// DeleteTenant deletes an empty tenant and its administrator
+// (DELETE /v1/tms/tenants/del/{tenant}).
+func (c *Client) DeleteTenant(ctx context.Context, name string) (Deleted, error) {
+	var out Deleted
+	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/tenants/del/%s", name), nil, nil, &out)
+	return out, err
+}
+
+// WipeTenant deletes a tenant with everything in it
+// (DELETE /v1/tms/tenants/wipe/{tenant}).
+func (c *Client) WipeTenant(ctx context.Context, name string) (Deleted, error) {
+	var out Deleted
+	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/tenants/wipe/%s", name), nil, nil, &out)
+	return out, err
+}

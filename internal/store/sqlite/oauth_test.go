@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tmsproject/tms/internal/migrations"
+	"github.com/tmsproject/tms/internal/store"
+)
+
+func TestChangesRows(t *testing.T) {
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"UPDATE pubkeys SET x = 1", true},
+		{"  update user_mfa SET x = 1", true},
+		{"DELETE FROM clients WHERE a = 1", true},
+		{"\n\t\tDELETE\n FROM delegations", true},
+		{"INSERT INTO pubkeys(a) VALUES (1)", false},
+		{"SELECT 1", false},
+		{"UPDATE users SET enabled = 0", false},
+		{"UPDATE device_authorizations SET last_poll_at = 1", false},
+		{"UPDATE oauth_tokens SET revoked_at = 1", false},
+		{"DELETE FROM oauth_tokens WHERE expires_at < 1", false},
+		{"DELETE FROM Users WHERE tenant = 1", false},
+		{"DELETE FROM oauth_clients", false},
+		{"UPDATE", true}, // unparsable: stay on the safe side
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := changesRows(tc.query); got != tc.want {
+			t.Errorf("changesRows(%q) = %v, want %v", tc.query, got, tc.want)
+		}
+	}
+}
+
+func openTest(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return db
+}
+
+// TestDeviceFlowKeepsKeyCache checks that polls and token writes leave the
+// cached key lookups of sshd alone, while refreshing a user's MFA record,
+// which a cached lookup depends on, is seen at once.
+func TestDeviceFlowKeepsKeyCache(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, filepath.Join(t.TempDir(), "tms.db"))
+	now := time.Date(2026, 7, 13, 12, 0, 0, 0, time.UTC)
+	soon := now.Add(time.Minute)
+	seed := store.Seed{
+		Tenants:      []store.Tenant{{Name: "t1", Enabled: true, Created: now, Updated: now}},
+		OAuthClients: []store.OAuthClient{{Tenant: "t1", ClientID: "cli", AppName: "cli", AppVersion: "*", Builtin: true, Created: now, Updated: now}},
+		UserMFA:      []store.UserMFA{{Tenant: "t1", TMSUserID: "alice", ExpiresAt: soon, Enabled: true, Created: now, Updated: now}},
+		UserHosts:    []store.UserHost{{Tenant: "t1", TMSUserID: "alice", Host: "h", HostAccount: "a", ExpiresAt: store.Never, Created: now, Updated: now}},
+		Delegations:  []store.Delegation{{Tenant: "t1", ClientID: "cli", ClientUserID: "alice", ExpiresAt: store.Never, Created: now, Updated: now}},
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(db.CreateTenant(ctx, seed))
+	must(db.CreateUser(ctx, store.User{Tenant: "t1", Username: "alice", PasswordHash: "h", Enabled: true, Created: now, Updated: now}))
+	_, err := db.CreatePubkey(ctx, store.Pubkey{Tenant: "t1", ClientID: "cli", ClientUserID: "alice", Host: "h", HostAccount: "a",
+		Fingerprint: "SHA256:k", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256, MaxUses: store.MaxCount,
+		RemainingUses: store.MaxCount, InitialTTLMinutes: store.MaxCount, ExpiresAt: store.Never, Created: now, Updated: now}, false)
+	must(err)
+	lookup := func() store.KeyState {
+		t.Helper()
+		ks, err := db.LookupKey(ctx, "h", "SHA256:k", "a")
+		must(err)
+		return ks
+	}
+	lookup()
+	hits := db.CacheStats().Hits
+	must(db.CreateDeviceAuthorization(ctx, store.DeviceAuthorization{DeviceCodeHash: "dc", UserCode: "BCDFGHJK", Tenant: "t1",
+		ClientID: "cli", State: store.DevicePending, IntervalSeconds: 5, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}))
+	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, now)
+	must(err)
+	_, err = db.UpdateUser(ctx, "t1", "alice", store.UserUpdate{PasswordHash: new("h2")}, now)
+	must(err)
+	lookup()
+	if got := db.CacheStats().Hits; got != hits+1 {
+		t.Fatalf("a poll or a user update invalidated the key cache: hits %d, want %d", got, hits+1)
+	}
+	later := now.Add(24 * time.Hour)
+	_, err = db.RefreshUserMFA(ctx, "t1", "alice", later, now)
+	must(err)
+	if ks := lookup(); !ks.UserMFAExpiresAt.Equal(later) {
+		t.Fatalf("lookup after an MFA refresh saw expiry %v, want %v", ks.UserMFAExpiresAt, later)
+	}
+}
+
+// TestMigrationAddsCLIClient checks that a database created before users and
+// OAuth existed gets the public client of the command line in every tenant.
+func TestMigrationAddsCLIClient(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tms.db")
+	all, err := migrations.Load(migrations.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		all[0].SQL,
+		`CREATE TABLE tms_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO tms_schema_migrations VALUES (1, 'init', 0)`,
+		`INSERT INTO tenants(tenant, enabled, created, updated) VALUES ('default', 1, 0, 0), ('other', 1, 0, 0)`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("prepare a version 1 database: %v", err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := openTest(t, path)
+	for _, tenant := range []string{"default", "other"} {
+		c, err := db.GetOAuthClient(ctx, tenant, "tms-cli")
+		if err != nil {
+			t.Fatalf("tenant %s after the migration: %v", tenant, err)
+		}
+		if !c.Builtin || !c.Enabled {
+			t.Fatalf("tenant %s: %+v", tenant, c)
+		}
+		row, err := db.GetClient(ctx, tenant, "tms-cli")
+		if err != nil || row.SecretHash != store.PublicClientSecret {
+			t.Fatalf("tenant %s clients row: %+v %v", tenant, row, err)
+		}
+	}
+}
