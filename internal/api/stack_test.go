@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,6 +134,17 @@ type stack struct {
 	resIDs     map[string][]string
 	sqlitePath string
 	pgURL      string
+	// storeClosed is set once a test has closed the store itself.
+	storeClosed atomic.Bool
+}
+
+// closeStore closes the store under the running server.
+func (s *stack) closeStore(t *testing.T) {
+	t.Helper()
+	s.storeClosed.Store(true)
+	if err := s.Store.Close(); err != nil {
+		t.Fatalf("close store: %v", err)
+	}
 }
 
 // newStack starts an API server over a fresh store of backend b.
@@ -141,6 +153,9 @@ func newStack(t *testing.T, b backend, o stackOptions) *stack {
 	s := &stack{Clock: &testClock{now: startTime}, adminSecrets: map[string]string{}, resIDs: map[string][]string{}}
 	st := b.open(t, s, o)
 	t.Cleanup(func() {
+		if s.storeClosed.Load() {
+			return
+		}
 		if err := st.Close(); err != nil {
 			t.Errorf("close store: %v", err)
 		}
@@ -218,15 +233,20 @@ type reply struct {
 	JSON   map[string]any
 }
 
-// call sends a request. body may be nil (no body), a string or []byte (sent
-// as is) or anything else (sent as JSON).
+// call sends a request and fails the test if it gets no answer. body may
+// be nil (no body), a string or []byte (sent as is) or anything else (sent
+// as JSON).
 func (s *stack) call(t *testing.T, method, path string, h hdr, body any) reply {
 	t.Helper()
-	return s.callContext(t, testContext(t), method, path, h, body)
+	r, err := s.send(testContext(t), method, path, h, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
-func (s *stack) callContext(t *testing.T, ctx context.Context, method, path string, h hdr, body any) reply {
-	t.Helper()
+// send sends a request. Unlike call, it may be used from any goroutine.
+func (s *stack) send(ctx context.Context, method, path string, h hdr, body any) (reply, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -237,13 +257,13 @@ func (s *stack) callContext(t *testing.T, ctx context.Context, method, path stri
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatalf("encode request body: %v", err)
+			return reply{}, fmt.Errorf("encode request body: %w", err)
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, rd)
 	if err != nil {
-		t.Fatalf("build request %s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("build request %s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -257,22 +277,22 @@ func (s *stack) callContext(t *testing.T, ctx context.Context, method, path stri
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
 	r := reply{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(&r.JSON); err != nil {
-			t.Fatalf("%s %s: status %d with a body that is not a JSON object: %v\n%s", method, path, r.Status, err, raw)
+			return reply{}, fmt.Errorf("%s %s: status %d with a body that is not a JSON object: %w\n%s", method, path, r.Status, err, raw)
 		}
 	}
-	return r
+	return r, nil
 }
 
 // want fails the test unless the status is status and, for JSON answers,
@@ -574,11 +594,17 @@ func (s *stack) createKey(t *testing.T, h hdr, body map[string]any) reply {
 	return s.call(t, "POST", "/v1/tms/pubkeys/creds", h, body).want(t, 201)
 }
 
-// retrieve asks for a key as sshd does and returns the status.
+// retrieve asks for a key as sshd does.
 func (s *stack) retrieve(t *testing.T, account, host, fingerprint string) reply {
 	t.Helper()
-	return s.call(t, "POST", "/v1/tms/pubkeys/creds/retrieve", hdr{},
-		map[string]any{"user": account, "user_uid": "1001", "host": host, "public_key_fingerprint": fingerprint, "key_type": "ssh-ed25519"})
+	method, path, h, body := retrieveRequest(account, host, fingerprint)
+	return s.call(t, method, path, h, body)
+}
+
+// retrieveRequest is the request sshd's lookup sends.
+func retrieveRequest(account, host, fingerprint string) (method, path string, h hdr, body any) {
+	return "POST", "/v1/tms/pubkeys/creds/retrieve", hdr{},
+		map[string]any{"user": account, "user_uid": "1001", "host": host, "public_key_fingerprint": fingerprint, "key_type": "ssh-ed25519"}
 }
 
 // login does what sshd does for one login with a key: a lookup for the
