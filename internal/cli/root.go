@@ -17,6 +17,9 @@ type IO struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+	// Env is the environment commands read, as KEY=VALUE (os.Environ());
+	// nil means the process environment.
+	Env []string
 }
 
 // ExitError carries a specific process exit code out of a command.
@@ -89,6 +92,15 @@ Run "tms server --dev" to start a local server for testing.`,
 		newServerCommand(stdio),
 		newLoadtestCommand(stdio),
 		newAuthorizedKeysCommand(stdio),
+		newTenantsCommand(stdio),
+		newClientsCommand(stdio),
+		newUserMFACommand(stdio),
+		newUserHostsCommand(stdio),
+		newDelegationsCommand(stdio),
+		newHostsCommand(stdio),
+		newPubkeysCommand(stdio),
+		newReservationsCommand(stdio),
+		newAdminCommand(stdio),
 	)
 	return root
 }
