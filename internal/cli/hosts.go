@@ -17,7 +17,6 @@ These commands need administrator credentials.`)
 		newHostsGetCommand(g),
 		newHostsListCommand(g),
 		newHostsDeleteCommand(g),
-		newHostCredentialsCommand(g),
 	)
 	return g.cmd
 }
