@@ -77,8 +77,9 @@ type DB struct {
 	ckpt   *checkpointer
 	cache  *readCache
 
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt
+	closed bool // set by Close; reads then fail with store.ErrUnavailable
 }
 
 var _ store.Store = (*DB)(nil)
@@ -161,6 +162,7 @@ func dsn(path string, busy time.Duration, readOnly, writer bool) string {
 func (db *DB) Close() error {
 	werr := db.w.close()
 	db.mu.Lock()
+	db.closed = true
 	for _, s := range db.stmts {
 		s.Close()
 	}
@@ -209,8 +211,12 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // stmt returns a prepared statement for query on the read pool.
 func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.mu.Lock()
+	closed := db.closed
 	s, ok := db.stmts[query]
 	db.mu.Unlock()
+	if closed {
+		return nil, errReadClosed()
+	}
 	if ok {
 		return s, nil
 	}
@@ -219,6 +225,11 @@ func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return nil, mapErr("prepare", err)
 	}
 	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		s.Close()
+		return nil, errReadClosed()
+	}
 	if prev, ok := db.stmts[query]; ok {
 		db.mu.Unlock()
 		s.Close()
@@ -228,6 +239,9 @@ func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.mu.Unlock()
 	return s, nil
 }
+
+// errReadClosed is the error of a read after Close.
+func errReadClosed() error { return fmt.Errorf("read: %w: store closed", store.ErrUnavailable) }
 
 // row wraps *sql.Row so that the query timeout ends after Scan.
 type row struct {
