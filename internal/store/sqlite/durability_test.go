@@ -160,3 +160,49 @@ func TestCheckpointTruncatesWAL(t *testing.T) {
 		t.Fatalf("after reopening: %d clients, %v", len(list), err)
 	}
 }
+
+// TestSeesChangesOfOtherProcesses changes a cached credential through a
+// second store on the same file (as "tms admin rotate-secret" does while
+// the server runs) and checks that the first store notices.
+func TestSeesChangesOfOtherProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tms.db")
+	ctx := context.Background()
+	server, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	now := time.Now()
+	seed := store.Seed{
+		Tenants: []store.Tenant{{Name: "t", Enabled: true, Created: now, Updated: now}},
+		Admins:  []store.Admin{{Tenant: "t", AdminUser: "~~admin", SecretHash: "old", Privilege: "PERM_ADMIN", Created: now, Updated: now}},
+	}
+	if err := server.CreateTenant(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := server.AdminCredential(ctx, "t", "~~admin"); err != nil || c.SecretHash != "old" {
+		t.Fatalf("before: %+v %v", c, err)
+	}
+	other, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.SetAdminSecret(ctx, "t", "~~admin", "new", now); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := server.AdminCredential(ctx, "t", "~~admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SecretHash == "new" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the store still answers from its cache 5 s after another process changed the record")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

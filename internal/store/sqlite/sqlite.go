@@ -130,7 +130,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		cache:  newReadCache(100_000),
 	}
 	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.cache)
-	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, time.Second, opts.Logger)
+	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, db.cache, time.Second, opts.Logger)
 	if err != nil {
 		db.w.close()
 		read.Close()
