@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -55,7 +56,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	}
 	fmt.Fprintf(stdio.Err, "tms: %v\n", err)
 	var usage *usageError
-	if errors.As(err, &usage) {
+	if errors.As(err, &usage) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return 2
 	}
 	return 1
