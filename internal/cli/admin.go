@@ -28,9 +28,7 @@ server's database directly, found as "tms server" finds it: --root-dir,
 else TMS_ROOT_DIR, else ~/.tms, then the configuration file and TMS_*
 environment variables (TMS_DATABASE_URL for PostgreSQL).
 
-With the embedded SQLite database, stop the server first or restart it
-afterwards: a running server keeps the credentials and tenant states it has
-checked in memory and does not see changes made by another process.`)
+A running server sees the changes within a second.`)
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.rootDir, "root-dir", "", "the server's root directory (default $TMS_ROOT_DIR, else ~/.tms)")
 	pf.StringVar(&f.configFile, "config", "", "the server's configuration file (default <root>/config/tms.toml)")

@@ -102,6 +102,8 @@ Run "tms server --dev" to start a local server for testing.`,
 		newPubkeysCommand(stdio),
 		newReservationsCommand(stdio),
 		newAdminCommand(stdio),
+		newBackupCommand(stdio),
+		newRestoreCommand(stdio),
 	)
 	return root
 }

@@ -24,14 +24,23 @@ type StoreOptions struct {
 	Logger *slog.Logger
 }
 
-// OpenStore opens the store that a server started with the same root
-// directory, configuration file and environment uses, for administration
-// commands that work on the database directly. It never creates a SQLite
-// database: the server must have initialized it.
-func OpenStore(ctx context.Context, opts StoreOptions) (store.Store, error) {
+// Database says where a server's data lives.
+type Database struct {
+	// PostgresURL is set when the server uses PostgreSQL.
+	PostgresURL string
+	// SQLitePath is the SQLite file otherwise.
+	SQLitePath string
+
+	cfg    config.Config
+	layout Layout
+}
+
+// LocateDatabase finds the database a server started with the same root
+// directory, configuration file and environment uses.
+func LocateDatabase(opts StoreOptions) (Database, error) {
 	root, err := ResolveRoot(opts.RootDir, opts.Env)
 	if err != nil {
-		return nil, err
+		return Database{}, err
 	}
 	layout := Layout{Root: root}
 	cfgPath := opts.ConfigFile
@@ -40,23 +49,40 @@ func OpenStore(ctx context.Context, opts StoreOptions) (store.Store, error) {
 	}
 	cfg, _, err := config.Load(cfgPath, opts.ConfigFile != "", opts.Env)
 	if err != nil {
-		return nil, err
+		return Database{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid configuration (%s):\n%w", cfgPath, err)
+		return Database{}, fmt.Errorf("invalid configuration (%s):\n%w", cfgPath, err)
 	}
-	if !cfg.UsesPostgres() {
-		path := cfg.Database.SQLitePath
-		if path == "" {
-			path = layout.DatabaseFile()
-		}
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s: start the server once (tms server) to create it, or give the server's --root-dir or --config", path)
+	db := Database{cfg: cfg, layout: layout}
+	if cfg.UsesPostgres() {
+		db.PostgresURL = cfg.Database.URL
+		return db, nil
+	}
+	db.SQLitePath = cfg.Database.SQLitePath
+	if db.SQLitePath == "" {
+		db.SQLitePath = layout.DatabaseFile()
+	}
+	return db, nil
+}
+
+// OpenStore opens the store that a server started with the same root
+// directory, configuration file and environment uses, for administration
+// commands that work on the database directly. It never creates a SQLite
+// database: the server must have initialized it.
+func OpenStore(ctx context.Context, opts StoreOptions) (store.Store, error) {
+	db, err := LocateDatabase(opts)
+	if err != nil {
+		return nil, err
+	}
+	if db.SQLitePath != "" {
+		if _, err := os.Stat(db.SQLitePath); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: start the server once (tms server) to create it, or give the server's --root-dir or --config", db.SQLitePath)
 		}
 	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return openStore(ctx, cfg, layout, logger)
+	return openStore(ctx, db.cfg, db.layout, logger)
 }

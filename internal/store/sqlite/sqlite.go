@@ -75,6 +75,7 @@ type DB struct {
 	writeD *sql.DB
 	w      *writer
 	ckpt   *checkpointer
+	lock   *os.File
 	cache  *readCache
 
 	mu     sync.Mutex
@@ -94,6 +95,24 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite: create directory: %w", err)
 	}
+	lock, err := holdShared(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db, err := open(ctx, opts)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	db.lock = lock
+	// SQLite creates files with the process umask; keep them private.
+	for _, p := range []string{opts.Path, opts.Path + "-wal", opts.Path + "-shm"} {
+		os.Chmod(p, 0o600)
+	}
+	return db, nil
+}
+
+func open(ctx context.Context, opts Options) (*DB, error) {
 	writeD, err := sql.Open("sqlite", dsn(opts.Path, opts.BusyTimeout, false, true))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", opts.Path, err)
@@ -171,7 +190,8 @@ func (db *DB) Close() error {
 	rerr := db.read.Close()
 	kerr := db.ckpt.close()
 	cerr := db.writeD.Close()
-	return errors.Join(werr, rerr, kerr, cerr)
+	lerr := db.lock.Close()
+	return errors.Join(werr, rerr, kerr, cerr, lerr)
 }
 
 // Ping checks that the database answers and that every migration is applied.
@@ -190,20 +210,6 @@ func (db *DB) Ping(ctx context.Context) error {
 	}
 	if latest := want[len(want)-1].Version; version != latest {
 		return fmt.Errorf("ping: schema version %d, want %d", version, latest)
-	}
-	return nil
-}
-
-// Backup writes a consistent copy of the database to path, which must not
-// exist, while the database stays in use.
-func (db *DB) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("backup: %s already exists", path)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	if _, err := db.read.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
 }
