@@ -36,6 +36,7 @@ type Config struct {
 	Database Database `toml:"database" comment:"Storage. Without a url, TMS uses the embedded SQLite database <root>/database/tms.db."`
 	Limits   Limits   `toml:"limits" comment:"Timeouts and capacity. Beyond these limits requests are refused quickly with 503 and Retry-After."`
 	Keys     Keys     `toml:"keys" comment:"Key retrieval for sshd."`
+	OAuth    OAuth    `toml:"oauth" comment:"End users' browser sign-in (password and TOTP) and \"tms login\" (OAuth 2.0 Device Authorization Grant)."`
 	TLS      TLS      `toml:"tls" comment:"TLS, used when http_addr starts with https. Without files, a self-signed certificate is generated in <root>/certs."`
 	Log      Log      `toml:"log" comment:"Logging to standard error."`
 	Metrics  Metrics  `toml:"metrics" comment:"Prometheus metrics and health checks (/metrics, /healthz, /readyz)."`
@@ -130,6 +131,7 @@ func Default() Config {
 			Retrieval:    "enforce",
 			RepeatWindow: Duration{10 * time.Second},
 		},
+		OAuth:   defaultOAuth(),
 		TLS:     TLS{MinVersion: "1.2"},
 		Log:     Log{Format: "text", Level: "info"},
 		Metrics: Metrics{Enabled: true},

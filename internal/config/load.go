@@ -295,6 +295,7 @@ func (c *Config) Validate() error {
 	if c.Keys.RepeatWindow.Duration < 0 {
 		bad("keys.repeat_window", "%s must not be negative", c.Keys.RepeatWindow.Duration)
 	}
+	c.OAuth.validate(bad)
 	switch c.TLS.MinVersion {
 	case "1.2", "1.3":
 	default:

@@ -42,6 +42,7 @@ func (s *Service) tenantSeed(name string) (store.Seed, AdminSecret) {
 		Tenants: []store.Tenant{{Name: name, Enabled: true, Created: now, Updated: now}},
 		Admins: []store.Admin{{Tenant: name, AdminUser: AdminID, SecretHash: secret.Hash(sec), Privilege: adminPriv,
 			Created: now, Updated: now}},
+		OAuthClients: []store.OAuthClient{cliClient(name, now)},
 	}
 	return seed, AdminSecret{Tenant: name, AdminID: AdminID, Secret: sec}
 }
@@ -54,6 +55,7 @@ func (s *Service) Initialize(ctx context.Context) ([]AdminSecret, error) {
 	test, testAdmin := s.tenantSeed(TestTenant)
 	seed.Tenants = append(seed.Tenants, test.Tenants...)
 	seed.Admins = append(seed.Admins, test.Admins...)
+	seed.OAuthClients = append(seed.OAuthClients, test.OAuthClients...)
 	now := s.now()
 	seed.Clients = []store.Client{{Tenant: TestTenant, ClientID: TestClientID, AppName: testAppName, AppVersion: testAppVersion,
 		SecretHash: secret.Hash(TestClientSecret), Enabled: true, Created: now, Updated: now}}

@@ -26,6 +26,8 @@ type Options struct {
 	MVP bool
 	// DisallowNewClients refuses client registration.
 	DisallowNewClients bool
+	// OAuth configures users' sign-in and the device authorization grant.
+	OAuth OAuthOptions
 	// PermissiveRetrieval accepts any stored key at retrieval, as
 	// tms_server 0.3.0 does.
 	PermissiveRetrieval bool
@@ -41,11 +43,14 @@ type Service struct {
 	clock  func() time.Time
 	opts   Options
 	logger *slog.Logger
+	// accounts holds the state of users' sign-in and the device flow.
+	accounts *accounts
 }
 
 // New returns a Service.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, keys: opts.Keys, clock: opts.Now, opts: opts, logger: opts.Logger}
+	s := &Service{store: opts.Store, keys: opts.Keys, clock: opts.Now, opts: opts, logger: opts.Logger,
+		accounts: newAccounts(opts.OAuth)}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
