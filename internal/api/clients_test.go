@@ -30,10 +30,10 @@ func TestClientLifecycle(t *testing.T) {
 		r = s.call(t, "GET", "/v1/tms/client/list", s.admin("test"), nil).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"num_clients": "i", "clients": "a"}))
 		list := r.list(t, "clients")
-		if r.int(t, "num_clients") != 2 || len(list) != 2 {
-			t.Fatalf("admin lists %s, want gateway and testclient1", r.Raw)
+		if r.int(t, "num_clients") != 3 || len(list) != 3 {
+			t.Fatalf("admin lists %s, want gateway, testclient1 and tms-cli", r.Raw)
 		}
-		for i, want := range []string{"gateway", "testclient1"} {
+		for i, want := range []string{"gateway", "testclient1", "tms-cli"} {
 			elem := map[string]string{}
 			for k, v := range clientFields {
 				elem[k] = v

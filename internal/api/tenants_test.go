@@ -166,15 +166,16 @@ func TestTenantDeleteAndWipe(t *testing.T) {
 
 		r = s.call(t, "DELETE", "/v1/tms/tenants/del/acme", s.admin("acme"), nil).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"num_deleted": "i"}))
-		if n := r.int(t, "num_deleted"); n != 2 {
-			t.Errorf("delete of an empty tenant deleted %d rows, want 2 (administrator and tenant)", n)
+		if n := r.int(t, "num_deleted"); n != 3 {
+			t.Errorf("delete of an empty tenant deleted %d rows, want 3 (administrator, tms-cli client and tenant)", n)
 		}
 		s.call(t, "GET", "/v1/tms/tenants/acme", hdr{}, nil).wantError(t, 404)
 
 		r = s.call(t, "DELETE", "/v1/tms/tenants/wipe/test", s.admin("test"), nil).want(t, 200)
-		// tenant, admin, client, user MFA, host mapping, delegation, key
-		if n := r.int(t, "num_deleted"); n != 7 {
-			t.Errorf("wipe of the test tenant deleted %d rows, want 7: %s", n, r.Raw)
+		// tenant, admin, client, tms-cli (client and public client record),
+		// user MFA, host mapping, delegation, key
+		if n := r.int(t, "num_deleted"); n != 9 {
+			t.Errorf("wipe of the test tenant deleted %d rows, want 9: %s", n, r.Raw)
 		}
 		s.call(t, "GET", "/v1/tms/tenants/test", hdr{}, nil).wantError(t, 404)
 		if n := len(s.snapshot(t).Tenants); n != 1 {

@@ -97,7 +97,8 @@ func TestAgainstDevServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if list.NumClients != 1 || !bool(list.Clients[0].Enabled) || !strings.Contains(string(list.Raw()), `"enabled":1`) {
+		// testclient1, and tms-cli that every tenant has
+		if list.NumClients != 2 || !bool(list.Clients[0].Enabled) || !strings.Contains(string(list.Raw()), `"enabled":1`) {
 			t.Errorf("ListClients: %+v, raw %s", list, list.Raw())
 		}
 		if list.Clients[0].Raw() != nil {
