@@ -55,6 +55,7 @@ type Store interface {
 	UserStore
 	OAuthClientStore
 	DeviceStore
+	AuditStore
 
 	// Ping reports whether the database answers and its schema is current.
 	Ping(ctx context.Context) error

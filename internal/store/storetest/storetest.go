@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ContextCanceled", testContextCanceled},
 	}
 	tests = append(tests, oauthTests()...)
+	tests = append(tests, auditTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
