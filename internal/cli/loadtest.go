@@ -62,7 +62,7 @@ func newLoadtestCommand(stdio IO) *cobra.Command {
   tms loadtest --scenarios getkey --phase soak --rate 500 --duration 1h --report-json soak.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadtestConfig(cmd.Flags(), f, inputs)
+			cfg, err := loadtestConfig(cmd.Flags(), f, inputs, stdio.environ())
 			if err != nil {
 				return &usageError{err}
 			}
@@ -125,10 +125,13 @@ func newLoadtestCommand(stdio IO) *cobra.Command {
 	return cmd
 }
 
-// loadtestConfig builds the run configuration from the environment and the
-// flags given on the command line, which override it.
-func loadtestConfig(fl *pflag.FlagSet, f loadtestFlags, inputs map[string]*string) (loadtest.Config, error) {
-	in, err := loadtest.InputsFromEnv(os.LookupEnv)
+// loadtestConfig builds the run configuration from the environment env and
+// the flags given on the command line, which override it.
+func loadtestConfig(fl *pflag.FlagSet, f loadtestFlags, inputs map[string]*string, env map[string]string) (loadtest.Config, error) {
+	in, err := loadtest.InputsFromEnv(func(name string) (string, bool) {
+		value, ok := env[name]
+		return value, ok
+	})
 	if err != nil {
 		return loadtest.Config{}, err
 	}

@@ -11,23 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmsproject/tms/internal/loadtest"
 	"github.com/tmsproject/tms/internal/loadtest/report"
 	"github.com/tmsproject/tms/internal/loadtest/wiretest"
 )
 
-// loadtestEnv clears every input variable of tms loadtest, then sets the
-// given ones, for the rest of the test.
-func loadtestEnv(t *testing.T, vars map[string]string) {
-	t.Helper()
-	for _, f := range loadtest.InputFields() {
-		if f.Env != "" {
-			t.Setenv(f.Env, "")
-		}
-	}
+// environment turns vars into the KEY=VALUE list of IO.Env; a command
+// run with it sees only these variables.
+func environment(vars map[string]string) []string {
+	env := make([]string, 0, len(vars))
 	for k, v := range vars {
-		t.Setenv(k, v)
+		env = append(env, k+"="+v)
 	}
+	return env
 }
 
 // devEnv is what a dev server's dev.env exports, pointed at url.
@@ -39,23 +34,31 @@ func devEnv(url string) map[string]string {
 	}
 }
 
-// runTMS runs the tms command line and returns its exit code and output.
+// runTMS runs the tms command line in the process environment and returns
+// its exit code and output.
 func runTMS(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runTMSEnv(t, nil, args...)
+}
+
+// runTMSEnv runs the tms command line with only the environment variables
+// vars and returns its exit code and output.
+func runTMSEnv(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	code = Run(ctx, args, IO{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	stdio := IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: environment(vars)}
+	code = Run(ctx, args, stdio)
 	return code, out.String(), errOut.String()
 }
 
 func TestLoadtestGetKeyFromDevEnv(t *testing.T) {
 	srv := wiretest.Start(t, wiretest.Options{})
-	loadtestEnv(t, devEnv(srv.URL))
 	dir := t.TempDir()
 	jsonFile, htmlFile := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.html")
 
-	code, stdout, stderr := runTMS(t, "loadtest", "--scenarios", "getkey", "--users", "10", "--iterations", "100",
+	code, stdout, stderr := runTMSEnv(t, devEnv(srv.URL), "loadtest", "--scenarios", "getkey", "--users", "10", "--iterations", "100",
 		"--progress", "off", "--report-json", jsonFile, "--report-html", htmlFile)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -95,13 +98,12 @@ func TestLoadtestFlagsOverrideEnv(t *testing.T) {
 	env := devEnv("http://" + closedAddress(t))
 	env["X_TMS_TENANT"] = "other"
 	env["X_TMS_CLIENT_SECRET"] = "wrong"
-	loadtestEnv(t, env)
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secretFile, []byte("secret1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	code, stdout, stderr := runTMS(t, "loadtest", "--scenarios", "getclient", "--url", srv.URL, "--tenant", "test",
+	code, stdout, stderr := runTMSEnv(t, env, "loadtest", "--scenarios", "getclient", "--url", srv.URL, "--tenant", "test",
 		"--client-secret-file", secretFile, "--iterations", "5", "--progress", "off")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -109,6 +111,22 @@ func TestLoadtestFlagsOverrideEnv(t *testing.T) {
 	seen := srv.First(wiretest.RouteClient)
 	if seen.Header.Get("X-Tms-Tenant") != "test" || seen.Header.Get("X-Tms-Client-Secret") != "secret1" {
 		t.Errorf("request headers = %v, want the flag values", seen.Header)
+	}
+}
+
+func TestLoadtestReadsTheGivenEnvironment(t *testing.T) {
+	srv := wiretest.Start(t, wiretest.Options{})
+	// The process environment points nowhere useful; the command must read
+	// only the environment it is given.
+	t.Setenv("TMS_URL", "ftp://process.invalid")
+	t.Setenv("X_TMS_CLIENT_SECRET", "wrong")
+
+	code, stdout, stderr := runTMSEnv(t, devEnv(srv.URL), "loadtest", "--scenarios", "getclient", "--iterations", "3", "--progress", "off")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if got := srv.First(wiretest.RouteClient).Header.Get("X-Tms-Client-Secret"); got != "secret1" {
+		t.Errorf("X-TMS-CLIENT-SECRET = %q, want the given environment's secret1", got)
 	}
 }
 
@@ -154,9 +172,8 @@ func TestLoadtestBadInput(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			loadtestEnv(t, env)
 			before := srv.Count(wiretest.RouteRetrieve) + srv.Count(wiretest.RouteCreateKey) + srv.Count(wiretest.RouteClient)
-			code, stdout, stderr := runTMS(t, append([]string{"loadtest", "--progress", "off"}, tt.args...)...)
+			code, stdout, stderr := runTMSEnv(t, env, append([]string{"loadtest", "--progress", "off"}, tt.args...)...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2\nstderr: %s", code, stderr)
 			}
@@ -195,9 +212,8 @@ func TestLoadtestExitStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := wiretest.Start(t, tt.opts)
-			loadtestEnv(t, devEnv(srv.URL))
 			args := append([]string{"loadtest", "--scenarios", "getversion", "--iterations", "20", "--progress", "off"}, tt.args...)
-			code, stdout, stderr := runTMS(t, args...)
+			code, stdout, stderr := runTMSEnv(t, devEnv(srv.URL), args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout, stderr)
 			}
