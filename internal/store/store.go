@@ -50,6 +50,7 @@ type Store interface {
 	UserHostStore
 	DelegationStore
 	HostStore
+	HostCredentialStore
 	PubkeyStore
 	ReservationStore
 	UserStore

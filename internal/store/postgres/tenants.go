@@ -135,7 +135,7 @@ func (db *DB) WipeTenant(ctx context.Context, name string) (int64, error) {
 }
 
 // wipeOrder lists the tables a tenant wipe empties, children first.
-var wipeOrder = [...]string{"reservations", "pubkeys", "oauth_tokens", "device_authorizations", "delegations", "user_hosts", "user_mfa", "users", "oauth_clients", "clients", "hosts", "admin", "tenants"}
+var wipeOrder = [...]string{"reservations", "pubkeys", "oauth_tokens", "device_authorizations", "delegations", "user_hosts", "user_mfa", "users", "oauth_clients", "clients", "hosts", "host_credentials", "admin", "tenants"}
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {

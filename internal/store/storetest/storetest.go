@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UserHosts", testUserHosts},
 		{"Delegations", testDelegations},
 		{"Hosts", testHosts},
+		{"HostCredentials", testHostCredentials},
 		{"CreatePubkey", testCreatePubkey},
 		{"CreatePubkeyDependencies", testCreatePubkeyDependencies},
 		{"CreatePubkeyProvision", testCreatePubkeyProvision},
