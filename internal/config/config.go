@@ -40,6 +40,7 @@ type Config struct {
 	TLS      TLS      `toml:"tls" comment:"TLS, used when http_addr starts with https. Without files, a self-signed certificate is generated in <root>/certs."`
 	Log      Log      `toml:"log" comment:"Logging to standard error."`
 	Metrics  Metrics  `toml:"metrics" comment:"Prometheus metrics and health checks (/metrics, /healthz, /readyz)."`
+	Audit    Audit    `toml:"audit" comment:"The audit log of security events."`
 }
 
 // Metrics configures the metrics endpoint.
@@ -135,6 +136,7 @@ func Default() Config {
 		TLS:     TLS{MinVersion: "1.2"},
 		Log:     Log{Format: "text", Level: "info"},
 		Metrics: Metrics{Enabled: true},
+		Audit:   defaultAudit(),
 	}
 }
 

@@ -296,6 +296,7 @@ func (c *Config) Validate() error {
 		bad("keys.repeat_window", "%s must not be negative", c.Keys.RepeatWindow.Duration)
 	}
 	c.OAuth.validate(bad)
+	c.Audit.validate(bad)
 	switch c.TLS.MinVersion {
 	case "1.2", "1.3":
 	default:
