@@ -123,6 +123,9 @@ func (a *API) routes() {
 	m.HandleFunc("GET /v1/tms/hosts/list", a.listHosts)
 	m.HandleFunc("GET /v1/tms/hosts/{id}", a.getHost)
 	m.HandleFunc("DELETE /v1/tms/hosts/del", a.deleteHost)
+	m.HandleFunc("POST /v1/tms/hosts/credentials", a.createHostCredential)
+	m.HandleFunc("GET /v1/tms/hosts/credentials/list", a.listHostCredentials)
+	m.HandleFunc("DELETE /v1/tms/hosts/credentials/del", a.deleteHostCredential)
 
 	m.HandleFunc("POST /v1/tms/pubkeys/creds", a.createKey)
 	m.HandleFunc("POST /v1/tms/pubkeys/creds/retrieve", a.retrieveKey)

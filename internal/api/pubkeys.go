@@ -103,6 +103,7 @@ func (a *API) retrieveKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := tms.RetrieveRequest{User: *b.User, Host: *b.Host, Fingerprint: *b.Fingerprint}
+	req.HostID, req.HostSecret = hostCredentialHeaders(r)
 	if b.UserUID != nil {
 		req.UserUID = *b.UserUID
 	}

@@ -64,6 +64,8 @@ type stackOptions struct {
 	Permissive         bool
 	DisallowNewClients bool
 	RepeatWindow       time.Duration
+	// RequireHostCredential makes retrieval demand a host credential.
+	RequireHostCredential bool
 	// API sets the limits of the handler; Service is filled in.
 	API api.Options
 	// Keys sizes the key generator.
@@ -169,6 +171,7 @@ func newStack(t *testing.T, b backend, o stackOptions) *stack {
 		Store: st, Keys: gen, Now: s.Clock.Now,
 		MVP: o.MVP, DisallowNewClients: o.DisallowNewClients,
 		PermissiveRetrieval: o.Permissive, RepeatWindow: o.RepeatWindow,
+		RequireHostCredential: o.RequireHostCredential,
 	})
 	secrets, err := s.Svc.Initialize(testContext(t))
 	if err != nil {

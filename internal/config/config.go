@@ -86,6 +86,8 @@ type Keys struct {
 	Retrieval string `toml:"retrieval" comment:"\"enforce\": a key is accepted only while unexpired, with uses left, and while its tenant, client,\nuser MFA, host mapping and delegation are valid. \"permissive\": any stored key is accepted (tms_server 0.3.0)."`
 	// RepeatWindow is how long repeated lookups of one key count as one use.
 	RepeatWindow Duration `toml:"repeat_window" comment:"Lookups of the same key for the same account and host within this window count as one use\n(sshd looks a key up twice per login). 0 counts every lookup."`
+	// RequireHostCredential makes retrieval demand the login host's credential.
+	RequireHostCredential bool `toml:"require_host_credential" comment:"Accept key lookups only from login hosts that send their host credential (X-TMS-HOST-ID and\nX-TMS-HOST-SECRET, created with \"tms hosts credentials create\"; host_secret_file in tms_keycmd.toml).\nOff by default: the Rust tms_keycmd sends no host credential."`
 }
 
 // TLS configures the certificate.

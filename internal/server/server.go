@@ -117,10 +117,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	svc := tms.New(tms.Options{
 		Store: st, Keys: gen, Logger: logger,
-		MVP:                 cfg.EnableMVP,
-		DisallowNewClients:  cfg.NewClients == "disallow",
-		PermissiveRetrieval: cfg.Keys.Retrieval == "permissive",
-		RepeatWindow:        cfg.Keys.RepeatWindow.Duration,
+		MVP:                   cfg.EnableMVP,
+		DisallowNewClients:    cfg.NewClients == "disallow",
+		PermissiveRetrieval:   cfg.Keys.Retrieval == "permissive",
+		RepeatWindow:          cfg.Keys.RepeatWindow.Duration,
+		RequireHostCredential: cfg.Keys.RequireHostCredential,
 	})
 
 	secrets, err := svc.Initialize(ctx)

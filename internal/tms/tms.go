@@ -33,7 +33,10 @@ type Options struct {
 	PermissiveRetrieval bool
 	// RepeatWindow is how long repeated lookups of a key count as one use.
 	RepeatWindow time.Duration
-	Logger       *slog.Logger
+	// RequireHostCredential makes key retrieval demand a valid host
+	// credential for the host it asks about.
+	RequireHostCredential bool
+	Logger                *slog.Logger
 }
 
 // Service implements the TMS rules over a store.
