@@ -29,7 +29,13 @@ tms_keycmd does, unless --config names another) holds:
   timeout    whole-lookup time limit, default "5s", at most "60s"
   ca_file    PEM bundle trusted in addition to the system roots
   log_file   file to append log lines to
-Relative ca_file and log_file paths are relative to the configuration file.
+  host_secret_file
+             file holding this host's credential (tms hosts credentials
+             create), sent with every lookup; needed when the server sets
+             require_host_credential. Other users must not be able to read
+             it: the helper refuses a file every user can read.
+Relative ca_file, log_file and host_secret_file paths are relative to the
+configuration file. "tms sshd-config" prints a configuration to start from.
 
 The helper writes nothing but standard output and the log file, so it runs
 as an unprivileged AuthorizedKeysCommandUser such as nobody.`,

@@ -44,11 +44,10 @@ type Config struct {
 	// LogFile is the file each call appends its log line to (log_file); empty
 	// means standard error.
 	LogFile string
-
-	// Host authentication is not supported yet: when the server can demand
-	// a per-host credential on lookups, its setting belongs here and is sent
-	// by newLookupRequest. Until then a config that names one is rejected
-	// as an unknown key, so it cannot silently go unused.
+	// HostSecret is this host's credential, read from host_secret_file; when
+	// set, every lookup sends it with HostName as X-TMS-HOST-SECRET and
+	// X-TMS-HOST-ID. Empty means lookups carry no host credential.
+	HostSecret string
 }
 
 // fileConfig is the on-disk layout. Pointers tell a missing key from an
@@ -59,14 +58,17 @@ type fileConfig struct {
 	Timeout  *string `toml:"timeout"`
 	CAFile   *string `toml:"ca_file"`
 	LogFile  *string `toml:"log_file"`
+
+	HostSecretFile *string `toml:"host_secret_file"`
 }
 
 // acceptedKeys lists the keys of tms_keycmd.toml for error messages.
-const acceptedKeys = "tms_url, host_name, timeout, ca_file, log_file"
+const acceptedKeys = "tms_url, host_name, timeout, ca_file, log_file, host_secret_file"
 
-// LoadConfig reads and validates a tms_keycmd.toml file. Relative ca_file
-// and log_file paths are taken relative to the directory of the file. The
-// error names the file and the offending key.
+// LoadConfig reads and validates a tms_keycmd.toml file, and reads the host
+// secret when host_secret_file names one. Relative ca_file, log_file and
+// host_secret_file paths are taken relative to the directory of the file.
+// The error names the file and the offending key.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -113,6 +115,17 @@ func parseConfig(data []byte, dir string) (Config, error) {
 			return Config{}, errors.New("log_file: is empty; remove the key to log to standard error")
 		}
 		cfg.LogFile = resolve(dir, *file.LogFile)
+	}
+	if file.HostSecretFile != nil {
+		if strings.TrimSpace(*file.HostSecretFile) == "" {
+			return Config{}, errors.New("host_secret_file: is empty; remove the key to send no host credential")
+		}
+		if err := checkHeaderValue(cfg.HostName); err != nil {
+			return Config{}, fmt.Errorf("host_name: %q %w, as it is sent in the X-TMS-HOST-ID header with host_secret_file", cfg.HostName, err)
+		}
+		if cfg.HostSecret, err = readHostSecret(resolve(dir, *file.HostSecretFile)); err != nil {
+			return Config{}, fmt.Errorf("host_secret_file: %w", err)
+		}
 	}
 	return cfg, nil
 }

@@ -130,7 +130,8 @@ func Lookup(ctx context.Context, cfg Config, req Request) (string, error) {
 	return line, nil
 }
 
-// newLookupRequest builds the POST to the retrieve endpoint.
+// newLookupRequest builds the POST to the retrieve endpoint, with this
+// host's credential when the config has one.
 func newLookupRequest(ctx context.Context, cfg Config, req Request) (*http.Request, error) {
 	payload, err := json.Marshal(lookupBody{
 		User:        req.User,
@@ -149,6 +150,10 @@ func newLookupRequest(ctx context.Context, cfg Config, req Request) (*http.Reque
 	httpReq.Header.Set("Content-Type", "application/json")
 	httpReq.Header.Set("Accept", "application/json")
 	httpReq.Header.Set("User-Agent", "tms-authorized-keys/"+version.Version)
+	if cfg.HostSecret != "" {
+		httpReq.Header.Set(HeaderHostID, cfg.HostName)
+		httpReq.Header.Set(HeaderHostSecret, cfg.HostSecret)
+	}
 	return httpReq, nil
 }
 
