@@ -17,6 +17,7 @@ These commands need administrator credentials.`)
 		newHostsGetCommand(g),
 		newHostsListCommand(g),
 		newHostsDeleteCommand(g),
+		newHostCredentialsCommand(g),
 	)
 	return g.cmd
 }
