@@ -48,6 +48,17 @@ func registerCollectors(m *metrics.Metrics, st store.Store, gen *keys.Generator)
 			func() float64 { return float64(db.PoolStats().CanceledAcquireCount) })
 		m.CounterFunc("tms_db_pool_acquire_seconds_total", "Time spent acquiring PostgreSQL connections.", nil,
 			func() float64 { return db.PoolStats().AcquireDuration.Seconds() })
+		m.CounterFunc("tms_db_read_cache_hits_total", "Key lookups and credential checks answered from the read cache.", nil,
+			func() float64 { return float64(db.CacheStats().Hits) })
+		m.CounterFunc("tms_db_read_cache_misses_total", "Key lookups and credential checks that read the database.", nil,
+			func() float64 { return float64(db.CacheStats().Misses) })
+		m.GaugeFunc("tms_db_change_feed_listening", "1 while the PostgreSQL change feed listens (and the read cache is in use).", nil,
+			func() float64 {
+				if db.CacheStats().Listening {
+					return 1
+				}
+				return 0
+			})
 	}
 	for _, p := range []struct {
 		name  string

@@ -172,7 +172,8 @@ type PubkeyStore interface {
 	DeletePubkey(ctx context.Context, key PubkeyKey) (int64, error)
 	// LookupKey finds the key with this host, fingerprint and host account in
 	// any tenant, with the state of everything it depends on. It returns
-	// ErrNotFound when no such key exists.
+	// ErrNotFound when no such key exists. Its RemainingUses and LastUsedAt
+	// may lag behind UseKey, which alone decides whether a use is left.
 	LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (KeyState, error)
 	// UseKey counts one use of the key with this id at now. When a use was
 	// counted less than window before now, it counts nothing and reports

@@ -91,6 +91,8 @@ type DB struct {
 	callTimeout time.Duration
 	// schemaVersion is the newest migration this binary knows.
 	schemaVersion int
+	cache         *readCache
+	feed          *changeFeed
 }
 
 var _ store.Store = (*DB)(nil)
@@ -141,12 +143,15 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	db.cache = newReadCache(100_000)
+	db.feed = startChangeFeed(cfg.ConnConfig.Copy(), db.cache.gen, opts.Logger)
 	return db, nil
 }
 
 // Close closes every connection. It waits for calls in progress, which are
 // bounded by the acquire and statement timeouts.
 func (db *DB) Close() error {
+	db.feed.stop()
 	db.pool.Close()
 	return nil
 }
@@ -206,10 +211,27 @@ func (db *DB) PoolStats() PoolStats {
 // the connection, bounds the whole call by callTimeout, retries fn once after
 // a serialization failure or deadlock, and maps the error onto the store's
 // errors with op as prefix; a foreign-key violation becomes onForeignKey.
+//
+// run is for calls that write: when fn returns, its changes are committed
+// (or rolled back), and the read cache is invalidated, so that this
+// process never serves an answer older than its own writes. Reads use
+// read; writes that cannot change a cached answer may use runKeepCache.
 func (db *DB) run(ctx context.Context, op string, onForeignKey error, fn func(context.Context, *pgx.Conn) error) error {
+	defer db.cache.gen.Invalidate()
+	return db.runKeepCache(ctx, op, onForeignKey, fn)
+}
+
+// runKeepCache is run for writes that only insert rows or count key uses,
+// which change no cached answer (see cache.go).
+func (db *DB) runKeepCache(ctx context.Context, op string, onForeignKey error, fn func(context.Context, *pgx.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, db.callTimeout)
 	defer cancel()
 	return db.withConn(ctx, op, onForeignKey, fn)
+}
+
+// read is run for calls that only read.
+func (db *DB) read(ctx context.Context, op string, fn func(context.Context, *pgx.Conn) error) error {
+	return db.runKeepCache(ctx, op, store.ErrMissingParent, fn)
 }
 
 // withConn is run without the bound on the whole call.
@@ -379,14 +401,14 @@ func sum(counts []int64) int64 {
 
 // queryOne runs a single-row read; no row gives store.ErrNotFound.
 func (db *DB) queryOne(ctx context.Context, op, query string, scan func(scanner) error, args ...any) error {
-	return db.run(ctx, op, store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
+	return db.read(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
 		return scan(conn.QueryRow(ctx, query, args...))
 	})
 }
 
 // queryAll runs a read and calls scan for every row.
 func (db *DB) queryAll(ctx context.Context, op, query string, scan func(scanner) error, args ...any) error {
-	return db.run(ctx, op, store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
+	return db.read(ctx, op, func(ctx context.Context, conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, query, args...)
 		if err != nil {
 			return err

@@ -79,7 +79,7 @@ func refusedByInsertKey(err error) bool {
 // the dependencies read, to say why.
 func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
 	k.ExpiresAt, k.Created, k.Updated = store.Micro(k.ExpiresAt), store.Micro(k.Created), store.Micro(k.Updated)
-	err := db.run(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
+	err := db.runKeepCache(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
 		k.ID, err = insertPubkey(ctx, conn, k, provision)
 		if refusedByInsertKey(err) {
 			return refusal(ctx, conn, k, provision)
@@ -281,6 +281,11 @@ func (db *DB) DeletePubkey(ctx context.Context, key store.PubkeyKey) (int64, err
 
 // LookupKey implements store.PubkeyStore.
 func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (store.KeyState, error) {
+	q := keyQuery{host, fingerprint, hostAccount}
+	if ks, ok := db.cache.keys.Get(q); ok {
+		return ks, nil
+	}
+	gen, on := db.cache.gen.Begin()
 	var (
 		ks       store.KeyState
 		lastUsed *time.Time
@@ -303,6 +308,7 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 		return store.KeyState{}, err
 	}
 	ks.LastUsedAt = orZero(lastUsed)
+	db.cache.keys.Put(q, gen, on, ks)
 	return ks, nil
 }
 
@@ -315,7 +321,7 @@ func (db *DB) UseKey(ctx context.Context, id int64, now time.Time, window time.D
 	now = store.Micro(now)
 	cutoff := store.Micro(store.UseCutoff(now, window))
 	var res store.UseResult
-	err := db.run(ctx, "use key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
+	err := db.runKeepCache(ctx, "use key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
 		res = store.UseResult{}
 		err := conn.QueryRow(ctx, `UPDATE pubkeys SET remaining_uses = remaining_uses - 1, last_used_at = $1
 			WHERE id = $2 AND remaining_uses > 0 AND (last_used_at IS NULL OR last_used_at <= $3)

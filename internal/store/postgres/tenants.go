@@ -139,19 +139,23 @@ var wipeOrder = [...]string{"reservations", "pubkeys", "oauth_tokens", "device_a
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {
-	return db.credential(ctx, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
+	return db.credential(ctx, credQuery{tenant: tenant, id: clientID}, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
 		FROM tenants t LEFT JOIN clients c ON c.tenant = t.tenant AND c.client_id = $1
 		WHERE t.tenant = $2`, clientID, tenant)
 }
 
 // AdminCredential implements store.CredentialStore.
 func (db *DB) AdminCredential(ctx context.Context, tenant, adminUser string) (store.Credential, error) {
-	return db.credential(ctx, "admin credential", `SELECT t.enabled, a.admin_secret, a.id IS NOT NULL
+	return db.credential(ctx, credQuery{admin: true, tenant: tenant, id: adminUser}, "admin credential", `SELECT t.enabled, a.admin_secret, a.id IS NOT NULL
 		FROM tenants t LEFT JOIN admin a ON a.tenant = t.tenant AND a.admin_user = $1
 		WHERE t.tenant = $2`, adminUser, tenant)
 }
 
-func (db *DB) credential(ctx context.Context, op, query string, args ...any) (store.Credential, error) {
+func (db *DB) credential(ctx context.Context, q credQuery, op, query string, args ...any) (store.Credential, error) {
+	if c, ok := db.cache.creds.Get(q); ok {
+		return c, nil
+	}
+	gen, on := db.cache.gen.Begin()
 	var (
 		c       store.Credential
 		secret  *string
@@ -170,6 +174,7 @@ func (db *DB) credential(ctx context.Context, op, query string, args ...any) (st
 		c.Found = true
 		c.SecretHash = *secret
 		c.Enabled = enabled != nil && *enabled
+		db.cache.creds.Put(q, gen, on, c)
 	}
 	return c, nil
 }

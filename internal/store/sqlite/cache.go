@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 // readCache keeps the answers of the hottest reads (key lookups for sshd
@@ -17,18 +16,9 @@ import (
 // answer, because only records that exist are cached. This is safe because
 // this process owns the only writer of the database.
 type readCache struct {
-	gen     atomic.Uint64
-	mu      sync.RWMutex
-	keys    map[keyQuery]cached[store.KeyState]
-	creds   map[credQuery]cached[store.Credential]
-	maxSize int
-	hits    atomic.Int64
-	misses  atomic.Int64
-}
-
-type cached[T any] struct {
-	gen uint64
-	val T
+	gen   *readcache.Generation
+	keys  *readcache.Cache[keyQuery, store.KeyState]
+	creds *readcache.Cache[credQuery, store.Credential]
 }
 
 type keyQuery struct{ host, fingerprint, account string }
@@ -39,38 +29,16 @@ type credQuery struct {
 }
 
 func newReadCache(maxSize int) *readCache {
+	gen := readcache.NewGeneration()
 	return &readCache{
-		keys:    make(map[keyQuery]cached[store.KeyState]),
-		creds:   make(map[credQuery]cached[store.Credential]),
-		maxSize: maxSize,
+		gen:   gen,
+		keys:  readcache.New[keyQuery, store.KeyState](gen, maxSize),
+		creds: readcache.New[credQuery, store.Credential](gen, maxSize),
 	}
 }
 
 // invalidate makes every entry stale.
-func (c *readCache) invalidate() { c.gen.Add(1) }
-
-func lookup[K comparable, V any](c *readCache, m map[K]cached[V], k K) (V, uint64, bool) {
-	gen := c.gen.Load()
-	c.mu.RLock()
-	e, ok := m[k]
-	c.mu.RUnlock()
-	if ok && e.gen == gen {
-		c.hits.Add(1)
-		return e.val, gen, true
-	}
-	c.misses.Add(1)
-	var zero V
-	return zero, gen, false
-}
-
-func remember[K comparable, V any](c *readCache, m map[K]cached[V], k K, gen uint64, v V) {
-	c.mu.Lock()
-	if len(m) >= c.maxSize {
-		clear(m)
-	}
-	m[k] = cached[V]{gen: gen, val: v}
-	c.mu.Unlock()
-}
+func (c *readCache) invalidate() { c.gen.Invalidate() }
 
 // changesRows reports whether a statement can change or remove existing
 // rows that cached answers depend on, which makes them stale. Statements on
@@ -118,5 +86,7 @@ type CacheStats struct {
 
 // CacheStats reports how the read cache is doing.
 func (db *DB) CacheStats() CacheStats {
-	return CacheStats{Hits: db.cache.hits.Load(), Misses: db.cache.misses.Load()}
+	kh, km := db.cache.keys.Stats()
+	ch, cm := db.cache.creds.Stats()
+	return CacheStats{Hits: kh + ch, Misses: km + cm}
 }

@@ -212,10 +212,10 @@ func (db *DB) DeletePubkey(ctx context.Context, key store.PubkeyKey) (int64, err
 // LookupKey implements store.PubkeyStore.
 func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (store.KeyState, error) {
 	q := keyQuery{host, fingerprint, hostAccount}
-	if ks, _, ok := lookup(db.cache, db.cache.keys, q); ok {
+	if ks, ok := db.cache.keys.Get(q); ok {
 		return ks, nil
 	}
-	gen := db.cache.gen.Load()
+	gen, on := db.cache.gen.Begin()
 	var (
 		ks                    store.KeyState
 		exp, created, updated int64
@@ -244,7 +244,7 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 	if lastUsed.Valid {
 		ks.LastUsedAt = fromMicros(lastUsed.Int64)
 	}
-	remember(db.cache, db.cache.keys, q, gen, ks)
+	db.cache.keys.Put(q, gen, on, ks)
 	return ks, nil
 }
 
@@ -254,7 +254,7 @@ func (db *DB) UseKey(ctx context.Context, id int64, now time.Time, window time.D
 	cutoff := micros(store.UseCutoff(now, window))
 	err := db.w.do(ctx, func(tx *wtx) error {
 		res = store.UseResult{}
-		err := tx.queryRow("use key", `UPDATE pubkeys SET remaining_uses = remaining_uses - 1, last_used_at = ?
+		err := tx.queryRowKeepCache("use key", `UPDATE pubkeys SET remaining_uses = remaining_uses - 1, last_used_at = ?
 			WHERE id = ? AND remaining_uses > 0 AND (last_used_at IS NULL OR last_used_at <= ?)
 			RETURNING remaining_uses`, func(s scanner) error { return s.Scan(&res.RemainingUses) }, micros(now), id, cutoff)
 		if err == nil {

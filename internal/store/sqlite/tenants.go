@@ -169,10 +169,10 @@ func (db *DB) AdminCredential(ctx context.Context, tenant, adminUser string) (st
 }
 
 func (db *DB) credential(ctx context.Context, q credQuery, op, query string, args ...any) (store.Credential, error) {
-	if c, _, ok := lookup(db.cache, db.cache.creds, q); ok {
+	if c, ok := db.cache.creds.Get(q); ok {
 		return c, nil
 	}
-	gen := db.cache.gen.Load()
+	gen, on := db.cache.gen.Begin()
 	var (
 		c       store.Credential
 		secret  *string
@@ -191,7 +191,7 @@ func (db *DB) credential(ctx context.Context, q credQuery, op, query string, arg
 		c.Found = true
 		c.SecretHash = *secret
 		c.Enabled = enabled != nil && *enabled
-		remember(db.cache, db.cache.creds, q, gen, c)
+		db.cache.creds.Put(q, gen, on, c)
 	}
 	return c, nil
 }

@@ -251,13 +251,19 @@ func (t *wtx) exec(op, query string, args ...any) (int64, error) {
 
 // queryRow runs a single-row query; sql.ErrNoRows becomes store.ErrNotFound.
 func (t *wtx) queryRow(op, query string, scan func(scanner) error, args ...any) error {
+	err := t.queryRowKeepCache(op, query, scan, args...)
+	if err == nil && changesRows(query) {
+		t.w.dirty = true
+	}
+	return err
+}
+
+// queryRowKeepCache is queryRow for an update that changes no cached
+// answer, such as counting a use of a key.
+func (t *wtx) queryRowKeepCache(op, query string, scan func(scanner) error, args ...any) error {
 	s, err := t.stmt(query)
 	if err != nil {
 		return mapErr(op, err)
 	}
-	err = scan(s.QueryRowContext(t.ctx, args...))
-	if err == nil && changesRows(query) {
-		t.w.dirty = true
-	}
-	return mapErr(op, err)
+	return mapErr(op, scan(s.QueryRowContext(t.ctx, args...)))
 }

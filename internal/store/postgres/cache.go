@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
+)
+
+// readCache keeps key lookups and credential checks in memory. Several
+// servers share the database, so the cache is invalidated through a change
+// feed: triggers (migration 0005) notify the channel tms_changes whenever a
+// statement that may change a cached answer commits, and every server
+// listens. While the listening connection is down, nothing is cached.
+// A change committed by another server is seen once its notification
+// arrives, normally within a millisecond of the commit.
+type readCache struct {
+	gen   *readcache.Generation
+	keys  *readcache.Cache[keyQuery, store.KeyState]
+	creds *readcache.Cache[credQuery, store.Credential]
+}
+
+type keyQuery struct{ host, fingerprint, account string }
+
+type credQuery struct {
+	admin      bool
+	tenant, id string
+}
+
+func newReadCache(maxSize int) *readCache {
+	gen := readcache.NewGeneration()
+	gen.SetEnabled(false) // until the change feed listens
+	return &readCache{
+		gen:   gen,
+		keys:  readcache.New[keyQuery, store.KeyState](gen, maxSize),
+		creds: readcache.New[credQuery, store.Credential](gen, maxSize),
+	}
+}
+
+// CacheStats reports the read cache's hits and misses.
+type CacheStats struct {
+	Hits, Misses int64
+	// Listening reports whether the change feed is connected (and the
+	// cache in use).
+	Listening bool
+}
+
+// CacheStats reports how the read cache is doing.
+func (db *DB) CacheStats() CacheStats {
+	kh, km := db.cache.keys.Stats()
+	ch, cm := db.cache.creds.Stats()
+	_, on := db.cache.gen.Begin()
+	return CacheStats{Hits: kh + ch, Misses: km + cm, Listening: on}
+}
+
+// changeFeed listens for change notifications on its own connection and
+// invalidates the cache on each; it reconnects after failures, with the
+// cache disabled meanwhile.
+type changeFeed struct {
+	config *pgx.ConnConfig
+	gen    *readcache.Generation
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startChangeFeed(config *pgx.ConnConfig, gen *readcache.Generation, log *slog.Logger) *changeFeed {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &changeFeed{config: config, gen: gen, log: log, cancel: cancel, done: make(chan struct{})}
+	go f.run(ctx)
+	return f
+}
+
+func (f *changeFeed) run(ctx context.Context) {
+	defer close(f.done)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := f.listen(ctx)
+		f.gen.SetEnabled(false)
+		if ctx.Err() != nil {
+			return
+		}
+		f.log.Warn("postgres change feed lost; caching is off until it reconnects", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// listen connects, listens, and invalidates the cache on every
+// notification until the connection fails or ctx ends.
+func (f *changeFeed) listen(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, f.config)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN tms_changes"); err != nil {
+		return err
+	}
+	// Anything committed before LISTEN took effect was missed: start afresh.
+	f.gen.SetEnabled(true)
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		f.gen.Invalidate()
+	}
+}
+
+func (f *changeFeed) stop() {
+	f.cancel()
+	<-f.done
+}
