@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tmsproject/tms/internal/audit"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -32,6 +33,8 @@ type Options struct {
 	Extra []func(mux *http.ServeMux)
 	// Metrics records request and key metrics; nil records nothing.
 	Metrics *metrics.Metrics
+	// Audit records security events in the audit log; nil records nothing.
+	Audit *audit.Recorder
 }
 
 // VersionInfo is what GET /v1/tms/version reports.
@@ -100,6 +103,7 @@ func (a *API) routes() {
 	m.HandleFunc("PATCH /v1/tms/tenants/upd", a.updateTenant)
 	m.HandleFunc("DELETE /v1/tms/tenants/del/{tenant}", a.deleteTenant)
 	m.HandleFunc("DELETE /v1/tms/tenants/wipe/{tenant}", a.wipeTenant)
+	m.HandleFunc("GET /v1/tms/audit/list", a.listAudit)
 
 	m.HandleFunc("POST /v1/tms/usermfa", a.createUserMFA)
 	m.HandleFunc("GET /v1/tms/usermfa/list", a.listUserMFA)

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/tmsproject/tms/internal/audit"
 )
 
 type ctxKey int
@@ -23,6 +25,8 @@ type requestInfo struct {
 	actor  string
 	err    error
 	note   string
+	// audit is what the handler reports for the request's audit event.
+	audit audit.Facts
 }
 
 func requestInfoFrom(ctx context.Context) *requestInfo {
@@ -57,6 +61,8 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	// errMsg is the message of the error answer, for the audit log.
+	errMsg string
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -90,6 +96,9 @@ func (a *API) chain(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", info.id)
 		sw := &statusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), infoKey, info)
+		if a.opts.Audit != nil {
+			ctx = audit.NewContext(ctx, &info.audit)
+		}
 		r = r.WithContext(ctx)
 		a.opts.Metrics.RequestStarted()
 		defer func() {
@@ -113,6 +122,7 @@ func (a *API) chain(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			a.opts.Metrics.RequestDone(route, r.Method, status, d)
+			a.recordAudit(r, info, sw, status)
 		}()
 
 		select {

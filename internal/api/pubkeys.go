@@ -74,6 +74,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.opts.Metrics.KeyIssued(k.Key.KeyType, "issued")
+	noteIssuedKey(r, k)
 	writeJSON(w, http.StatusCreated, IssuedKeyResponse(k))
 }
 
@@ -111,6 +112,7 @@ func (a *API) retrieveKey(w http.ResponseWriter, r *http.Request) {
 		req.KeyType = *b.KeyType
 	}
 	res, err := a.svc.RetrieveKey(r.Context(), req)
+	noteRetrieval(r, res)
 	switch {
 	case res.Refusal != "":
 		noteRequest(r.Context(), "key refused: "+string(res.Refusal))

@@ -70,6 +70,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError writes the error envelope.
 func writeError(w http.ResponseWriter, status int, msg string) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.errMsg = msg
+	}
 	writeJSON(w, status, envelope{ResultCode: strconv.Itoa(status), ResultMsg: msg})
 }
 
@@ -135,6 +138,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) bool {
 		}
 		return false
 	}
+	noteBody(r, dst)
 	return true
 }
 

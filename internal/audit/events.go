@@ -66,6 +66,8 @@ const (
 
 	// TypeDeviceStart is a device authorization started by "tms login".
 	TypeDeviceStart = "device.start"
+	// TypeDeviceCodeEntry is a user code typed on the verification page.
+	TypeDeviceCodeEntry = "device.code_entry"
 	// TypeLogin is a user's browser sign-in with password and TOTP code.
 	TypeLogin = "user.login"
 	// TypeTOTPEnroll is a user confirming a new TOTP secret.

@@ -1,0 +1,312 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/audit"
+	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// storeRef passes the recorder's writes to a store that exists only once
+// the stack is built.
+type storeRef struct{ st atomic.Pointer[store.Store] }
+
+func (r *storeRef) AppendAudit(ctx context.Context, events []store.AuditEvent) error {
+	return (*r.st.Load()).AppendAudit(ctx, events)
+}
+
+func (r *storeRef) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	return (*r.st.Load()).PruneAudit(ctx, before)
+}
+
+// newAuditStack starts a stack that records audit events, written within
+// milliseconds. The recorder is closed before the store.
+func newAuditStack(t *testing.T, b backend) (*stack, *audit.Recorder) {
+	t.Helper()
+	ref := &storeRef{}
+	rec := audit.New(ref, audit.Options{FlushInterval: 5 * time.Millisecond})
+	s := newStack(t, b, stackOptions{API: api.Options{Audit: rec}})
+	ref.st.Store(&s.Store)
+	t.Cleanup(func() {
+		if err := rec.Close(context.Background()); err != nil {
+			t.Errorf("close audit recorder: %v", err)
+		}
+	})
+	return s, rec
+}
+
+// waitWritten waits until the recorder has written n events in all.
+func waitWritten(t *testing.T, rec *audit.Recorder, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.Stats().Written < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("audit events written: %+v, want %d", rec.Stats(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// auditList lists audit events through the API as h with the query q.
+func (s *stack) auditList(t *testing.T, h hdr, q string) []map[string]any {
+	t.Helper()
+	r := s.call(t, "GET", "/v1/tms/audit/list?"+q, h, nil).want(t, 200)
+	wantFields(t, r.JSON, envelopeFields(map[string]string{"events": "a", "num_events": "i", "next_after": "i"}))
+	events := r.list(t, "events")
+	if n := r.int(t, "num_events"); n != int64(len(events)) {
+		t.Fatalf("num_events %d, but %d events", n, len(events))
+	}
+	for _, e := range events {
+		wantFields(t, e, map[string]string{"id": "i", "time": "t", "tenant": "s", "type": "s", "outcome": "s", "actor": "s",
+			"request_id": "s", "remote_addr": "s", "user": "s", "host": "s", "host_account": "s", "client_id": "s",
+			"public_key_fingerprint": "s", "detail": "s"})
+	}
+	return events
+}
+
+// findEvent returns the newest event of type typ with outcome, or fails.
+func findEvent(t *testing.T, events []map[string]any, typ, outcome string) map[string]any {
+	t.Helper()
+	for _, e := range events {
+		if e["type"] == typ && e["outcome"] == outcome {
+			return e
+		}
+	}
+	t.Fatalf("no %s event with outcome %s in %v", typ, outcome, events)
+	return nil
+}
+
+// wantEvent fails unless e has every field value of want.
+func wantEvent(t *testing.T, e map[string]any, want map[string]string) {
+	t.Helper()
+	for field, v := range want {
+		if e[field] != v {
+			t.Errorf("%s event: %s = %q, want %q (event %v)", e["type"], field, e[field], v, e)
+		}
+	}
+}
+
+func TestAuditRecordsKeysChangesAndFailures(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, rec := newAuditStack(t, b)
+		admin := s.admin("test")
+
+		created := s.call(t, "POST", "/v1/tms/client", admin,
+			map[string]any{"client_id": "client2", "tenant": "test", "app_name": "app2", "app_version": "2.0"}).want(t, 201)
+		clientSecret := created.str(t, "client_secret")
+		key := s.createKey(t, clientHdr("test", tms.TestClientID, tms.TestClientSecret), keyBody(tms.TestUser, 3, 60))
+		fp := key.str(t, "public_key_fingerprint")
+		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
+		s.retrieve(t, tms.TestHostAccount, tms.TestHost, "SHA256:nosuchkey").want(t, 404)
+		s.call(t, "POST", "/v1/tms/pubkeys/creds", clientHdr("test", tms.TestClientID, "wrong-secret"),
+			keyBody(tms.TestUser, 1, 1)).want(t, 401)
+		s.call(t, "DELETE", "/v1/tms/client/del/client2", admin, nil).want(t, 200)
+		// Reads make no events.
+		s.call(t, "GET", "/v1/tms/client/list", admin, nil).want(t, 200)
+		waitWritten(t, rec, 6)
+
+		events := s.auditList(t, admin, "")
+		if len(events) != 5 {
+			t.Fatalf("tenant test has %d events, want 5 (the lookup of an unknown key has no tenant): %v", len(events), events)
+		}
+		wantTypes := []string{"client.delete", "auth.failure", "key.retrieve", "key.create", "client.create"}
+		for i, e := range events {
+			if e["type"] != wantTypes[i] {
+				t.Fatalf("event %d is %s, want %s (newest first)", i, e["type"], wantTypes[i])
+			}
+			wantEvent(t, e, map[string]string{"tenant": "test", "remote_addr": e["remote_addr"].(string)})
+			if e["request_id"] == "" || !strings.HasPrefix(e["remote_addr"].(string), "127.0.0.1:") {
+				t.Errorf("event %v lacks the request id or remote address", e)
+			}
+		}
+
+		wantEvent(t, findEvent(t, events, "client.create", "success"),
+			map[string]string{"actor": "admin:~~admin", "client_id": "client2"})
+		issued := findEvent(t, events, "key.create", "success")
+		wantEvent(t, issued, map[string]string{"actor": "client:" + tms.TestClientID, "client_id": tms.TestClientID, "user": tms.TestUser, "host": tms.TestHost,
+			"host_account": tms.TestHostAccount, "public_key_fingerprint": fp})
+		for _, part := range []string{"num_uses=3", "ttl_minutes=60", "expires_at="} {
+			if !strings.Contains(issued["detail"].(string), part) {
+				t.Errorf("key.create detail %q lacks %q", issued["detail"], part)
+			}
+		}
+		wantEvent(t, findEvent(t, events, "key.retrieve", "success"), map[string]string{"actor": "", "client_id": tms.TestClientID,
+			"user": tms.TestUser, "host": tms.TestHost, "host_account": tms.TestHostAccount, "public_key_fingerprint": fp})
+		failed := findEvent(t, events, "auth.failure", "denied")
+		wantEvent(t, failed, map[string]string{"actor": "client:" + tms.TestClientID})
+		if d := failed["detail"].(string); !strings.Contains(d, "route=POST /v1/tms/pubkeys/creds") || !strings.Contains(d, "401: ERROR: NOT AUTHORIZED") {
+			t.Errorf("auth.failure detail %q lacks the route or the reason", d)
+		}
+		wantEvent(t, findEvent(t, events, "client.delete", "success"), map[string]string{"client_id": "client2"})
+
+		unknown := s.auditList(t, s.admin("default"), "no_tenant=true")
+		refused := findEvent(t, unknown, "key.retrieve", "refused")
+		wantEvent(t, refused, map[string]string{"tenant": "", "public_key_fingerprint": "SHA256:nosuchkey", "host_account": tms.TestHostAccount})
+		if !strings.Contains(refused["detail"].(string), "no such key") {
+			t.Errorf("refused lookup detail %q lacks the reason", refused["detail"])
+		}
+
+		// No secret and no private key reaches the audit log.
+		all, err := s.Store.ListAudit(testContext(t), store.AuditQuery{Tenant: "test", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(append(all, tenantlessEvents(t, s)...))
+		for name, secret := range map[string]string{
+			"client secret": clientSecret, "test client secret": tms.TestClientSecret, "wrong secret": "wrong-secret",
+			"admin secret": s.adminSecrets["test"], "private key": key.str(t, "private_key"), "private key header": "PRIVATE KEY",
+		} {
+			if strings.Contains(string(raw), secret) {
+				t.Errorf("the audit log contains the %s", name)
+			}
+		}
+	})
+}
+
+// tenantlessEvents returns the stored events that have no tenant.
+func tenantlessEvents(t *testing.T, s *stack) []store.AuditEvent {
+	t.Helper()
+	events, err := s.Store.ListAudit(testContext(t), store.AuditQuery{Tenant: "", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+func TestAuditRecordsRefusalsWithReasons(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, rec := newAuditStack(t, b)
+		key := s.createKey(t, testClient(), keyBody(tms.TestUser, 1, 60))
+		fp := key.str(t, "public_key_fingerprint")
+		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
+		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 404) // used up
+		// A dependency refusal at key creation.
+		s.call(t, "POST", "/v1/tms/pubkeys/creds", testClient(), keyBody("nosuchuser", 1, 60)).want(t, 403)
+		waitWritten(t, rec, 4)
+
+		events := s.auditList(t, s.admin("test"), "type=key.retrieve")
+		if len(events) != 2 {
+			t.Fatalf("got %d key.retrieve events, want 2", len(events))
+		}
+		refused := findEvent(t, events, "key.retrieve", "refused")
+		if !strings.Contains(refused["detail"].(string), "refused: key has no uses left") {
+			t.Errorf("detail %q lacks the reason", refused["detail"])
+		}
+		denied := findEvent(t, s.auditList(t, s.admin("test"), "type=key.create"), "key.create", "denied")
+		wantEvent(t, denied, map[string]string{"user": "nosuchuser", "public_key_fingerprint": ""})
+		if !strings.Contains(denied["detail"].(string), "403: ") {
+			t.Errorf("detail %q lacks the refusal", denied["detail"])
+		}
+	})
+}
+
+func TestAuditListFilters(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, _ := newAuditStack(t, b)
+		base := time.Date(2026, 7, 13, 18, 0, 0, 0, time.UTC)
+		var events []store.AuditEvent
+		for i := range 6 {
+			typ, actor := "key.create", "client:c1"
+			if i%2 == 1 {
+				typ, actor = "key.retrieve", "host:login1"
+			}
+			events = append(events, store.AuditEvent{Time: base.Add(time.Duration(i) * time.Minute), Tenant: "test",
+				Type: typ, Outcome: "success", Actor: actor, Detail: "n=" + string(rune('0'+i))})
+		}
+		events = append(events, store.AuditEvent{Time: base, Tenant: "default", Type: "tenant.create", Outcome: "success"})
+		if err := s.Store.AppendAudit(testContext(t), events); err != nil {
+			t.Fatal(err)
+		}
+		admin := s.admin("test")
+		details := func(list []map[string]any) string {
+			var out []string
+			for _, e := range list {
+				out = append(out, e["detail"].(string))
+			}
+			return strings.Join(out, " ")
+		}
+		at := func(minute int) string {
+			return url.QueryEscape(base.Add(time.Duration(minute) * time.Minute).Format(time.RFC3339))
+		}
+		tests := []struct {
+			query string
+			want  string
+		}{
+			{"", "n=5 n=4 n=3 n=2 n=1 n=0"},
+			{"type=key.retrieve", "n=5 n=3 n=1"},
+			{"actor=client:c1", "n=4 n=2 n=0"},
+			{"from=" + at(2) + "&to=" + at(4), "n=3 n=2"},
+			{"from=" + url.QueryEscape("2026-07-13T20:03:00+02:00"), "n=5 n=4 n=3"},
+			{"to=" + at(1), "n=0"},
+			{"limit=2", "n=5 n=4"},
+			{"type=key.create&actor=client:c1&from=" + at(1), "n=4 n=2"},
+			{"type=nothing", ""},
+		}
+		for _, tc := range tests {
+			if got := details(s.auditList(t, admin, tc.query)); got != tc.want {
+				t.Errorf("query %q: got %q, want %q", tc.query, got, tc.want)
+			}
+		}
+
+		// The cursor continues where a page ended.
+		r := s.call(t, "GET", "/v1/tms/audit/list?limit=4", admin, nil).want(t, 200)
+		page := r.list(t, "events")
+		next := r.int(t, "next_after")
+		if next != jsonInt(t, page[3], "id") {
+			t.Fatalf("next_after %d, want the id of the last event", next)
+		}
+		r = s.call(t, "GET", pathf("/v1/tms/audit/list?limit=4&after=%d", next), admin, nil).want(t, 200)
+		if got := details(r.list(t, "events")); got != "n=1 n=0" || r.int(t, "next_after") != 0 {
+			t.Fatalf("second page: %q, next_after %d; want n=1 n=0 and 0", got, r.int(t, "next_after"))
+		}
+
+		// Each administrator sees only the own tenant's events.
+		if got := s.auditList(t, s.admin("default"), ""); len(got) != 1 || got[0]["type"] != "tenant.create" {
+			t.Fatalf("default tenant: got %v", got)
+		}
+	})
+}
+
+func TestAuditListRefusals(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, _ := newAuditStack(t, b)
+		admin := s.admin("test")
+		for _, tc := range []struct {
+			query string
+			want  string
+		}{
+			{"from=yesterday", "from: \"yesterday\" is not an RFC 3339 time"},
+			{"to=2026-07-13", "to: \"2026-07-13\" is not an RFC 3339 time"},
+			{"from=2026-07-13T18:00:00Z&to=2026-07-13T17:00:00Z", "to: 2026-07-13T17:00:00Z is not after from"},
+			{"limit=0", "limit: \"0\" is not a whole number from 1 to 1000"},
+			{"limit=1001", "limit:"},
+			{"limit=ten", "limit:"},
+			{"after=-3", "after: \"-3\" is not a positive event id"},
+			{"after=x", "after:"},
+			{"no_tenant=yes", "no_tenant: \"yes\" is not true or false"},
+		} {
+			s.call(t, "GET", "/v1/tms/audit/list?"+tc.query, admin, nil).wantError(t, 400, tc.want)
+		}
+		s.call(t, "GET", "/v1/tms/audit/list", testClient(), nil).wantError(t, 401, "NOT AUTHORIZED")
+		s.call(t, "GET", "/v1/tms/audit/list", admin.with("X-TMS-ADMIN-SECRET", "wrong"), nil).wantError(t, 401)
+		s.call(t, "GET", "/v1/tms/audit/list", admin.with("X-TMS-TENANT", "-"), nil).wantError(t, 400, "X-TMS-TENANT")
+		s.call(t, "GET", "/v1/tms/audit/list?no_tenant=true", admin, nil).wantError(t, 403, "'default' tenant")
+	})
+}
+
+func TestAuditDisabledRecordsNothing(t *testing.T) {
+	s := newStack(t, backends[0], stackOptions{})
+	s.createKey(t, testClient(), keyBody(tms.TestUser, 1, 60))
+	s.call(t, "POST", "/v1/tms/pubkeys/creds", clientHdr("test", tms.TestClientID, "wrong"), keyBody(tms.TestUser, 1, 1)).want(t, 401)
+	if got := s.auditList(t, s.admin("test"), ""); len(got) != 0 {
+		t.Fatalf("without a recorder: %d events", len(got))
+	}
+}
