@@ -140,7 +140,8 @@ func TestSSHDLogin(t *testing.T) {
 		}
 
 		// A secret file every user can read makes the configuration
-		// unusable; the helper says so on standard error, which sshd logs.
+		// unusable; the helper says so on standard error, which an sshd
+		// logging to its own standard error (-e) passes on.
 		h.configure(t, strict.URL, "5s", true)
 		chmod(t, h.hostSecret, 0o444)
 		if r := sshd.login(t, alice, k); r.ok {

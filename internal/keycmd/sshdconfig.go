@@ -179,8 +179,8 @@ timeout = {{toml .Timeout}}
 # certificate they do not cover:
 # ca_file = "/etc/ssh/tms-ca.pem"
 
-# Each lookup logs one line to standard error, which sshd discards. To keep
-# the lines, name a file {{.User}} can append to:
+# Each lookup logs one line to standard error, which sshd normally discards.
+# To keep the lines, name a file {{.User}} can append to:
 # log_file = "/var/log/tms/keycmd.log"
 {{if .HostSecretFile}}
 # This host's credential, sent with every lookup; required when the server
