@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,11 +177,7 @@ func lockDatabase(t *testing.T, s *stack) (unlock func()) {
 		if _, err := tx.Exec(ctx, `LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE`); err != nil {
 			t.Fatalf("lock tenants: %v", err)
 		}
-		return func() {
-			if err := tx.Rollback(ctx); err != nil {
-				t.Errorf("release the lock: %v", err)
-			}
-		}
+		return releaseOnce(t, func() error { return tx.Rollback(ctx) })
 	}
 	db, err := sql.Open("sqlite", "file:"+s.sqlitePath)
 	if err != nil {
@@ -193,12 +191,26 @@ func lockDatabase(t *testing.T, s *stack) (unlock func()) {
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		t.Fatalf("take the write lock: %v", err)
 	}
-	return func() {
-		if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
-			t.Errorf("release the write lock: %v", err)
-		}
-		conn.Close()
+	return releaseOnce(t, func() error {
+		_, err := conn.ExecContext(ctx, `ROLLBACK`)
+		return errors.Join(err, conn.Close())
+	})
+}
+
+// releaseOnce returns a function that calls release the first time it is
+// called, and calls it when the test ends if the test has not, so that a
+// failed test does not leave the database locked.
+func releaseOnce(t *testing.T, release func() error) func() {
+	var once sync.Once
+	unlock := func() {
+		once.Do(func() {
+			if err := release(); err != nil {
+				t.Errorf("release the database lock: %v", err)
+			}
+		})
 	}
+	t.Cleanup(unlock)
+	return unlock
 }
 
 // TestPostgresPoolExhausted: with every pooled connection taken, each route
@@ -252,7 +264,7 @@ func TestPostgresPoolExhausted(t *testing.T) {
 func TestSQLiteWriteQueueFull(t *testing.T) {
 	const n = 5
 	s := newStack(t, backends[0], stackOptions{
-		SQLite: sqlite.Options{WriteQueue: 1, BusyTimeout: time.Minute},
+		SQLite: sqlite.Options{WriteQueue: 1, MaxBatch: 1, BusyTimeout: time.Minute},
 		API:    api.Options{RequestTimeout: time.Minute},
 	})
 	before := s.snapshot(t)
@@ -268,8 +280,8 @@ func TestSQLiteWriteQueueFull(t *testing.T) {
 			replies <- r
 		}()
 	}
-	// The writer holds one write and the queue one more: at least three
-	// are refused while the lock is still held.
+	// The writer holds one write (batches of one) and the queue one more:
+	// at least three are refused while the lock is still held.
 	for range n - 2 {
 		select {
 		case r := <-replies:
