@@ -143,6 +143,8 @@ func (a *API) routes() {
 	m.HandleFunc("GET /v1/tms/reservations/{client_id}/{resid}", a.getReservation)
 	m.HandleFunc("DELETE /v1/tms/reservations/del/{client_id}/{resid}", a.deleteReservation)
 	m.HandleFunc("DELETE /v1/tms/reservations/del/related/{client_id}/{resid}", a.deleteRelatedReservations)
+
+	a.userRoutes()
 }
 
 // dispatch routes a request, answering unknown routes and wrong methods

@@ -15,7 +15,10 @@ import (
 // writeDevEnv writes <root>/dev.env for a --dev server. It keeps the test
 // administrator secret of an existing dev.env; when the file is missing and
 // the secret is not freshly created, it rotates the secret (only its hash is
-// stored) so the new file holds a working one.
+// stored) so the new file holds a working one. It also makes the test user
+// testuser1 sign in with the password and TOTP secret of an existing
+// dev.env, or new ones, and writes them as TMS_DEV_USER, TMS_DEV_PASSWORD
+// and TMS_DEV_TOTP_SECRET.
 func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created []tms.AdminSecret, baseURL string) (string, error) {
 	path := layout.DevEnv()
 	adminSecret := ""
@@ -24,11 +27,11 @@ func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created [
 			adminSecret = s.Secret
 		}
 	}
+	existing, err := readDevEnv(path)
+	if err != nil {
+		return "", err
+	}
 	if adminSecret == "" {
-		existing, err := readDevEnv(path)
-		if err != nil {
-			return "", err
-		}
 		adminSecret = existing["X_TMS_ADMIN_SECRET"]
 	}
 	if adminSecret == "" {
@@ -37,6 +40,12 @@ func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created [
 			return "", fmt.Errorf("rotate the test administrator secret for %s: %w", path, err)
 		}
 		adminSecret = rotated.Secret
+	}
+	// The test user signs in to the browser pages of tms login; keep the
+	// password and TOTP secret of an earlier run.
+	user, err := svc.EnsureDevUser(ctx, existing["TMS_DEV_PASSWORD"], existing["TMS_DEV_TOTP_SECRET"])
+	if err != nil {
+		return "", fmt.Errorf("create the test user for %s: %w", path, err)
 	}
 	vars := [][2]string{
 		{"TMS_URL", baseURL},
@@ -49,6 +58,9 @@ func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created [
 		{"TMS_PUBKEY_USER", tms.TestHostAccount},
 		{"TMS_PUBKEY_USERID", "1"},
 		{"TMS_PUBKEY_KEYTYPE", "ed25519"},
+		{"TMS_DEV_USER", user.Username},
+		{"TMS_DEV_PASSWORD", user.Password},
+		{"TMS_DEV_TOTP_SECRET", user.TOTPSecret},
 	}
 	var b strings.Builder
 	b.WriteString("# Credentials of the test tenant of a TMS development server (tms server --dev).\n")

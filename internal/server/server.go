@@ -116,7 +116,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("key generator: %w", err)
 	}
 	svc := tms.New(tms.Options{
-		Store: st, Keys: gen, Logger: logger,
+		Store: st, Keys: gen, Logger: logger, OAuth: oauthOptions(cfg.OAuth),
 		MVP:                   cfg.EnableMVP,
 		DisallowNewClients:    cfg.NewClients == "disallow",
 		PermissiveRetrieval:   cfg.Keys.Retrieval == "permissive",
@@ -174,7 +174,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	var m *metrics.Metrics
-	extra := []func(*http.ServeMux){health(st)}
+	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL).Register}
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
 		registerCollectors(m, st, gen)

@@ -219,11 +219,15 @@ type DeviceStore interface {
 	// the conditions (nothing changed then), or ErrMissingParent when the
 	// user has no MFA record.
 	DecideDeviceAuthorization(ctx context.Context, d DeviceDecision) (DeviceAuthorization, error)
-	// TouchDeviceAuthorization records a token request for the device code
-	// of clientID at now in the given style and returns the authorization
-	// as it was before, or ErrNotFound. The read and the change are one
-	// atomic step, so each concurrent request sees the one before it.
-	TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style PollStyle, now time.Time) (DeviceAuthorization, error)
+	// TouchDeviceAuthorization reads the authorization of the device code
+	// of clientID, calls record with it and, when record reports true,
+	// records a token request at now in the given style. The read, the
+	// decision and the change are one atomic step, so each concurrent
+	// request sees the poll recorded before it. It returns the
+	// authorization as it was before, or ErrNotFound. record may be called
+	// more than once when the step is retried; it must only decide.
+	TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style PollStyle, now time.Time,
+		record func(before DeviceAuthorization) bool) (DeviceAuthorization, error)
 	// RedeemDeviceAuthorization marks the approved, unexpired authorization
 	// of clientID with this device code redeemed and stores the tokens for
 	// its tenant, client and user in the same transaction, so that an

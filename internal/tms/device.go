@@ -180,10 +180,12 @@ type DevicePoll struct {
 	Style store.PollStyle
 }
 
-// retryGrace is how soon after a request in one client authentication
-// style a request in another counts as the same poll retried: what
-// golang.org/x/oauth2 does in its auto-detect style after an error.
-const retryGrace = 2 * time.Second
+// retryGrace is how soon after a poll with HTTP Basic client
+// authentication a poll with the client id in the body counts as the same
+// poll retried, which is what golang.org/x/oauth2 does in its auto-detect
+// style after an error (and authorization_pending is one). It is at most a
+// quarter of the interval.
+const retryGrace = time.Second
 
 // pollTolerance is the share of the interval a poll may come early (the
 // delays of two requests differ) before it is answered slow_down.
@@ -199,7 +201,12 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 	}
 	hash := hashToken(p.DeviceCode)
 	now := s.now()
-	before, err := s.store.TouchDeviceAuthorization(ctx, hash, p.ClientID, p.Style, now)
+	var slow bool
+	before, err := s.store.TouchDeviceAuthorization(ctx, hash, p.ClientID, p.Style, now, func(b store.DeviceAuthorization) bool {
+		var record bool
+		slow, record = pace(b, p.Style, now)
+		return record && b.State == store.DevicePending
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return TokenGrant{}, oauthError(OAuthInvalidGrant, "device_code: unknown, or issued to another client")
 	}
@@ -227,25 +234,31 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 		}
 		return TokenGrant{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.accounts.opts.AccessTokenLifetime, Scope: before.Scope}, nil
 	}
-	if tooFast(before, p.Style, now) {
+	if slow {
 		return TokenGrant{}, oauthError(OAuthSlowDown, fmt.Sprintf("polling faster than every %d seconds", before.IntervalSeconds))
 	}
 	return TokenGrant{}, oauthError(OAuthAuthorizationPending, "the user has not approved the request yet")
 }
 
-// tooFast reports whether a poll in style at now comes too soon after the
-// poll before. A retry in another client authentication style right after
-// the poll before is the same poll, not a fast one.
-func tooFast(before store.DeviceAuthorization, style store.PollStyle, now time.Time) bool {
+// pace decides about a poll in style at now, given the last recorded poll:
+// whether it comes too soon (slow_down), and whether to record it. Slow
+// polls are not recorded, so that a device that slows down is measured from
+// its last good poll. A poll in the body style right after one with Basic
+// authentication is that poll retried: it gets its answer and is not
+// recorded either.
+func pace(before store.DeviceAuthorization, style store.PollStyle, now time.Time) (slow, record bool) {
 	if before.LastPollAt.IsZero() {
-		return false
+		return false, true
 	}
 	interval := time.Duration(before.IntervalSeconds) * time.Second
 	elapsed := now.Sub(before.LastPollAt)
-	if before.LastPollStyle != style && before.LastPollStyle != store.PollNone && elapsed < min(retryGrace, interval/2) {
-		return false
+	if before.LastPollStyle == store.PollHeader && style == store.PollBody && elapsed < min(retryGrace, interval/4) {
+		return false, false
 	}
-	return elapsed < interval-interval/pollTolerance
+	if elapsed < interval-interval/pollTolerance {
+		return true, false
+	}
+	return false, true
 }
 
 // FlowReason says why a step of the browser sign-in failed.

@@ -278,16 +278,23 @@ func TestDevicePollPacing(t *testing.T) {
 		f.clock.Add(20 * time.Millisecond)
 		pending(store.PollBody)
 	}
-	// A second poll in the same style is too fast.
+	// A second poll in the same style is too fast; so is a body poll that
+	// comes too soon but not right after a Basic one.
 	f.clock.Add(20 * time.Millisecond)
-	_, err := f.poll(g.DeviceCode, store.PollBody)
+	_, err := f.poll(g.DeviceCode, store.PollHeader)
 	wantOAuth(t, err, OAuthSlowDown)
-	// A poll a little early (network delays differ) is fine.
-	f.clock.Add(4500 * time.Millisecond)
+	f.clock.Add(2 * time.Second)
+	_, err = f.poll(g.DeviceCode, store.PollBody)
+	wantOAuth(t, err, OAuthSlowDown)
+	// Slow polls are not recorded: the next is measured from the last good
+	// one, and a poll a little early (delays differ) is fine.
+	f.clock.Add(2500 * time.Millisecond)
 	pending(store.PollBody)
 	f.clock.Add(3 * time.Second)
 	_, err = f.poll(g.DeviceCode, store.PollBody)
 	wantOAuth(t, err, OAuthSlowDown)
+	f.clock.Add(1100 * time.Millisecond)
+	pending(store.PollBody)
 	// Expired.
 	f.clock.Add(10 * time.Minute)
 	_, err = f.poll(g.DeviceCode, store.PollBody)

@@ -64,14 +64,6 @@ func (db *DB) ListOAuthClients(ctx context.Context, tenant string) ([]store.OAut
 const deviceCols = `id, device_code_hash, user_code, tenant, client_id, scope, state, username, session_hash, signed_in_at,
 	days, interval_seconds, expires_at, last_poll_at, last_poll_style, created, updated`
 
-// deviceColsOf is deviceCols qualified by a table alias.
-func deviceColsOf(alias string) string {
-	return alias + `.id, ` + alias + `.device_code_hash, ` + alias + `.user_code, ` + alias + `.tenant, ` + alias + `.client_id, ` +
-		alias + `.scope, ` + alias + `.state, ` + alias + `.username, ` + alias + `.session_hash, ` + alias + `.signed_in_at, ` +
-		alias + `.days, ` + alias + `.interval_seconds, ` + alias + `.expires_at, ` + alias + `.last_poll_at, ` +
-		alias + `.last_poll_style, ` + alias + `.created, ` + alias + `.updated`
-}
-
 func scanDevice(s scanner, d *store.DeviceAuthorization) error {
 	var (
 		username, session  *string
@@ -161,16 +153,30 @@ func (db *DB) DecideDeviceAuthorization(ctx context.Context, d store.DeviceDecis
 	return out, nil
 }
 
-// TouchDeviceAuthorization implements store.DeviceStore. The row is locked
-// and read by the subquery and changed by the same statement, so concurrent
-// polls of one device code take turns.
-func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle, now time.Time) (store.DeviceAuthorization, error) {
+// TouchDeviceAuthorization implements store.DeviceStore. The row is read
+// with FOR UPDATE in a transaction, so concurrent polls of one device code
+// take turns.
+func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle, now time.Time,
+	record func(before store.DeviceAuthorization) bool) (store.DeviceAuthorization, error) {
 	var before store.DeviceAuthorization
-	err := db.queryOne(ctx, "record device poll", `UPDATE device_authorizations d SET last_poll_at = $3, last_poll_style = $4
-		FROM (SELECT `+deviceCols+` FROM device_authorizations WHERE device_code_hash = $1 AND client_id = $2 FOR UPDATE) old
-		WHERE d.id = old.id
-		RETURNING `+deviceColsOf("old"),
-		func(s scanner) error { return scanDevice(s, &before) }, deviceCodeHash, clientID, store.Micro(now), string(style))
+	err := db.run(ctx, "record device poll", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx) // a no-op after Commit
+		if err := scanDevice(tx.QueryRow(ctx, `SELECT `+deviceCols+` FROM device_authorizations
+			WHERE device_code_hash = $1 AND client_id = $2 FOR UPDATE`, deviceCodeHash, clientID), &before); err != nil {
+			return err
+		}
+		if record(before) {
+			if _, err := tx.Exec(ctx, `UPDATE device_authorizations SET last_poll_at = $1, last_poll_style = $2 WHERE id = $3`,
+				store.Micro(now), string(style), before.ID); err != nil {
+				return err
+			}
+		}
+		return tx.Commit(ctx)
+	})
 	if err != nil {
 		return store.DeviceAuthorization{}, err
 	}

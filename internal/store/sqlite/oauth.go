@@ -173,13 +173,17 @@ func extendDelegation(tx *wtx, k store.DelegationKey, expiresAt, now time.Time) 
 }
 
 // TouchDeviceAuthorization implements store.DeviceStore.
-func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle, now time.Time) (store.DeviceAuthorization, error) {
+func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle, now time.Time,
+	record func(before store.DeviceAuthorization) bool) (store.DeviceAuthorization, error) {
 	var before store.DeviceAuthorization
 	err := db.w.do(ctx, func(tx *wtx) error {
 		if err := tx.queryRow("read device authorization", `SELECT `+deviceCols+` FROM device_authorizations
 			WHERE device_code_hash = ? AND client_id = ?`, func(s scanner) error { return scanDevice(s, &before) },
 			deviceCodeHash, clientID); err != nil {
 			return err
+		}
+		if !record(before) {
+			return nil
 		}
 		_, err := tx.exec("record device poll", `UPDATE device_authorizations SET last_poll_at = ?, last_poll_style = ? WHERE id = ?`,
 			micros(now), string(style), before.ID)

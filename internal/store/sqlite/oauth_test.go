@@ -89,7 +89,7 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	hits := db.CacheStats().Hits
 	must(db.CreateDeviceAuthorization(ctx, store.DeviceAuthorization{DeviceCodeHash: "dc", UserCode: "BCDFGHJK", Tenant: "t1",
 		ClientID: "cli", State: store.DevicePending, IntervalSeconds: 5, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}))
-	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, now)
+	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, now, func(store.DeviceAuthorization) bool { return true })
 	must(err)
 	_, err = db.UpdateUser(ctx, "t1", "alice", store.UserUpdate{PasswordHash: new("h2")}, now)
 	must(err)

@@ -616,50 +616,64 @@ func testDeviceExpiry(t *testing.T, s store.Store) {
 func testDevicePolls(t *testing.T, s store.Store) {
 	c := ctx(t)
 	oauthWorld(t, s)
-	before, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader, t0)
+	always := func(store.DeviceAuthorization) bool { return true }
+	before, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader, t0, always)
 	must(t, err)
 	if !before.LastPollAt.IsZero() || before.LastPollStyle != store.PollNone || before.State != store.DevicePending {
 		t.Fatalf("first poll saw %+v", before)
 	}
 	second := t0.Add(10 * time.Millisecond)
-	before, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, second)
+	var seen store.DeviceAuthorization
+	before, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, second, func(b store.DeviceAuthorization) bool {
+		seen = b
+		return true
+	})
 	must(t, err)
-	if !before.LastPollAt.Equal(t0) || before.LastPollStyle != store.PollHeader {
-		t.Fatalf("second poll saw %+v", before)
+	if !before.LastPollAt.Equal(t0) || before.LastPollStyle != store.PollHeader || seen.ID != before.ID || !seen.LastPollAt.Equal(t0) {
+		t.Fatalf("second poll saw %+v, its decision %+v", before, seen)
 	}
 	d, err := s.GetDeviceAuthorization(c, "BCDFGHJK")
 	must(t, err)
 	if !d.LastPollAt.Equal(second) || d.LastPollStyle != store.PollBody {
 		t.Fatalf("stored poll: %+v", d)
 	}
-	_, err = s.TouchDeviceAuthorization(c, "dc-1", "other-client", store.PollBody, second)
+	// A poll the decision does not record leaves the last poll alone.
+	_, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader, second.Add(time.Second),
+		func(store.DeviceAuthorization) bool { return false })
+	must(t, err)
+	d, err = s.GetDeviceAuthorization(c, "BCDFGHJK")
+	must(t, err)
+	if !d.LastPollAt.Equal(second) || d.LastPollStyle != store.PollBody {
+		t.Fatalf("an unrecorded poll changed the stored poll: %+v", d)
+	}
+	_, err = s.TouchDeviceAuthorization(c, "dc-1", "other-client", store.PollBody, second, always)
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.TouchDeviceAuthorization(c, "dc-unknown", "cli", store.PollBody, second)
+	_, err = s.TouchDeviceAuthorization(c, "dc-unknown", "cli", store.PollBody, second, always)
 	wantErr(t, err, store.ErrNotFound)
 
 	// Concurrent polls each see another poll's time, never the same one.
 	const n = 20
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		seen = map[time.Time]int{}
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		times = map[time.Time]int{}
 	)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, t0.Add(time.Duration(i+1)*time.Second))
+			b, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, t0.Add(time.Duration(i+2)*time.Second), always)
 			if err != nil {
 				t.Errorf("concurrent poll: %v", err)
 				return
 			}
 			mu.Lock()
-			seen[b.LastPollAt]++
+			times[b.LastPollAt]++
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	for at, count := range seen {
+	for at, count := range times {
 		if count > 1 {
 			t.Fatalf("%d concurrent polls saw the same previous poll at %v", count, at)
 		}

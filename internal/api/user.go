@@ -1,0 +1,174 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// bearer authenticates the access token of the Authorization header, or
+// answers 401 with a WWW-Authenticate challenge (RFC 6750 §3) and reports
+// failure.
+func (a *API) bearer(w http.ResponseWriter, r *http.Request) (tms.UserPrincipal, bool) {
+	auth := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(auth, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		token = ""
+	}
+	p, err := a.svc.AuthenticateBearer(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		if tms.ErrorKind(err) == tms.KindUnauthorized {
+			challenge := `Bearer realm="tms"`
+			if token != "" {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
+		}
+		a.fail(w, r, err)
+		return tms.UserPrincipal{}, false
+	}
+	if info := requestInfoFrom(r.Context()); info != nil {
+		info.tenant, info.actor = p.Tenant, "user:"+p.Username
+	}
+	return p, true
+}
+
+// optTime is a timestamp that is null when zero.
+func optTime(t Time) *Time {
+	if t == (Time{}) {
+		return nil
+	}
+	return &t
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.bearer(w, r)
+	if !ok {
+		return
+	}
+	mfa, err := a.svc.Me(r.Context(), p)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		ClientID            string `json:"client_id"`
+		DelegationExpiresAt *Time  `json:"delegation_expires_at"`
+		MFAEnabled          bool   `json:"mfa_enabled"`
+		MFAExpiresAt        *Time  `json:"mfa_expires_at"`
+		ResultCode          string `json:"result_code"`
+		ResultMsg           string `json:"result_msg"`
+		Tenant              string `json:"tenant"`
+		TokenExpiresAt      Time   `json:"token_expires_at"`
+		Username            string `json:"username"`
+	}{p.ClientID, optTime(Time(p.Delegation.ExpiresAt)), mfa.Enabled, optTime(Time(mfa.ExpiresAt)), "0", success, p.Tenant,
+		Time(p.TokenExpiresAt), p.Username})
+}
+
+func (a *API) listUserKeys(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.bearer(w, r)
+	if !ok {
+		return
+	}
+	list, err := a.svc.ListUserKeys(r.Context(), p)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]pubkeyElement, len(list))
+	for i, k := range list {
+		out[i] = pubkeyElem(k)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		NumPubkeys int             `json:"num_pubkeys"`
+		Pubkeys    []pubkeyElement `json:"pubkeys"`
+		ResultCode string          `json:"result_code"`
+		ResultMsg  string          `json:"result_msg"`
+	}{len(out), out, "0", success})
+}
+
+type createUserKeyBody struct {
+	Host        *string `json:"host"`
+	HostAccount *string `json:"host_account"`
+	NumUses     *int64  `json:"num_uses"`
+	TTLMinutes  *int64  `json:"ttl_minutes"`
+	KeyType     *string `json:"key_type" opt:"true"`
+}
+
+func (a *API) createUserKey(w http.ResponseWriter, r *http.Request) {
+	var b createUserKeyBody
+	if !decode(w, r, &b) {
+		return
+	}
+	p, ok := a.bearer(w, r)
+	if !ok {
+		return
+	}
+	req := tms.UserKeyRequest{Host: *b.Host, HostAccount: *b.HostAccount, NumUses: *b.NumUses, TTLMinutes: *b.TTLMinutes}
+	if b.KeyType != nil {
+		req.KeyType = *b.KeyType
+	}
+	k, err := a.svc.CreateUserKey(r.Context(), p, req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, IssuedKeyResponse(k))
+}
+
+func (a *API) deleteUserKey(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.bearer(w, r)
+	if !ok {
+		return
+	}
+	host := r.URL.Query().Get("host")
+	if host == "" {
+		badRequest(w, "host: required query parameter is missing (DELETE /v1/tms/user/keys/{fingerprint}?host=HOST)")
+		return
+	}
+	fp := r.PathValue("fingerprint")
+	n, err := a.svc.DeleteUserKey(r.Context(), p, host, fp)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deleted(n, fmt.Sprintf("key %s on host %s", fp, host)))
+}
+
+func (a *API) listUserDelegations(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.bearer(w, r)
+	if !ok {
+		return
+	}
+	list, err := a.svc.ListUserDelegations(r.Context(), p)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]delegationElement, len(list))
+	for i, d := range list {
+		out[i] = delegationElem(d)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Delegations    []delegationElement `json:"delegations"`
+		NumDelegations int                 `json:"num_delegations"`
+		ResultCode     string              `json:"result_code"`
+		ResultMsg      string              `json:"result_msg"`
+	}{out, len(out), "0", success})
+}
+
+func (a *API) revokeUserDelegation(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.bearer(w, r)
+	if !ok {
+		return
+	}
+	client := r.PathValue("client_id")
+	n, err := a.svc.RevokeUserDelegation(r.Context(), p, client)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deleted(n, "delegation to client "+client))
+}

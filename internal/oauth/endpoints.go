@@ -1,0 +1,260 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// Grant types of the token endpoint.
+const (
+	grantDeviceCode   = "urn:ietf:params:oauth:grant-type:device_code"
+	grantRefreshToken = "refresh_token"
+)
+
+// writeOAuthJSON writes a bare OAuth JSON answer that no cache may keep.
+func writeOAuthJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":"server_error","error_description":"cannot encode the response"}`)
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Pragma", "no-cache")
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// errorBody is the RFC 6749 §5.2 error format.
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// oauthStatus is the HTTP status of each error code.
+func oauthStatus(code string) int {
+	switch code {
+	case tms.OAuthInvalidClient:
+		return http.StatusUnauthorized
+	case tms.OAuthServerError:
+		return http.StatusInternalServerError
+	case tms.OAuthTemporarilyUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}
+
+// fail answers an OAuth error. Server trouble is logged with its cause; the
+// client sees only the code and the safe description.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, basicAuth bool) {
+	var oe *tms.OAuthError
+	if !errors.As(err, &oe) {
+		oe = &tms.OAuthError{Code: tms.OAuthServerError, Description: "Internal error.", Err: err}
+	}
+	status := oauthStatus(oe.Code)
+	switch {
+	case status >= 500:
+		h.log.ErrorContext(r.Context(), "oauth request failed", "route", r.URL.Path, "error", err)
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.retry.Seconds()))))
+		}
+	case status == http.StatusUnauthorized && basicAuth:
+		w.Header().Set("WWW-Authenticate", `Basic realm="tms"`)
+	}
+	writeOAuthJSON(w, status, errorBody{Error: oe.Code, Description: oe.Description})
+}
+
+// clientAuth is how a request identified its client.
+type clientAuth struct {
+	clientID string
+	style    store.PollStyle
+}
+
+// parseForm reads an application/x-www-form-urlencoded body and refuses
+// repeated parameters (RFC 8628 §3.1, RFC 6749 §3.2).
+func parseForm(r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, &tms.OAuthError{Code: tms.OAuthInvalidRequest,
+			Description: "Content-Type: send the parameters as application/x-www-form-urlencoded"}
+	}
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: fmt.Sprintf("request body: larger than %d bytes", tooBig.Limit)}
+		}
+		return nil, &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: "request body: not a valid form"}
+	}
+	form := r.PostForm
+	for name, values := range form {
+		if len(values) > 1 {
+			return nil, &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: name + ": given more than once"}
+		}
+	}
+	return form, nil
+}
+
+// authenticateClient finds the public client of a request: HTTP Basic with
+// an empty password, or client_id in the body, or both when they agree.
+// A client secret is refused: these clients have none.
+func authenticateClient(r *http.Request, form url.Values) (clientAuth, error) {
+	bodyID := form.Get("client_id")
+	if form.Get("client_secret") != "" {
+		return clientAuth{}, &tms.OAuthError{Code: tms.OAuthInvalidClient, Description: "client_secret: public clients have no secret"}
+	}
+	user, pass, hasBasic := r.BasicAuth()
+	if !hasBasic {
+		if r.Header.Get("Authorization") != "" {
+			return clientAuth{}, &tms.OAuthError{Code: tms.OAuthInvalidClient, Description: "Authorization: only HTTP Basic client authentication is accepted"}
+		}
+		if bodyID == "" {
+			return clientAuth{}, &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: "client_id: required"}
+		}
+		return clientAuth{clientID: bodyID, style: store.PollBody}, nil
+	}
+	// RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
+	id, err1 := url.QueryUnescape(user)
+	secret, err2 := url.QueryUnescape(pass)
+	switch {
+	case err1 != nil || err2 != nil || id == "":
+		return clientAuth{}, &tms.OAuthError{Code: tms.OAuthInvalidClient, Description: "Authorization: malformed client credentials"}
+	case secret != "":
+		return clientAuth{}, &tms.OAuthError{Code: tms.OAuthInvalidClient, Description: "Authorization: public clients have no secret; send an empty password"}
+	case bodyID != "" && bodyID != id:
+		return clientAuth{}, &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: "client_id: differs from the client in the Authorization header"}
+	}
+	return clientAuth{clientID: id, style: store.PollHeader}, nil
+}
+
+// metadata serves the authorization server metadata (RFC 8414).
+func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
+	base := h.base(r)
+	hdr := w.Header()
+	body, _ := json.Marshal(map[string]any{
+		"issuer":                                     base,
+		"device_authorization_endpoint":              base + DeviceCodePath,
+		"token_endpoint":                             base + TokenPath,
+		"revocation_endpoint":                        base + RevokePath,
+		"grant_types_supported":                      []string{grantDeviceCode, grantRefreshToken},
+		"response_types_supported":                   []string{},
+		"token_endpoint_auth_methods_supported":      []string{"none"},
+		"revocation_endpoint_auth_methods_supported": []string{"none"},
+		"scopes_supported":                           []string{tms.ScopeKeys},
+		"service_documentation":                      base + DevicePath,
+	})
+	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	hdr.Set("Cache-Control", "public, max-age=3600")
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// deviceCode serves the device authorization endpoint (RFC 8628 §3.1-3.2).
+// The extra parameter tenant chooses the tenant (default: "default").
+func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(r)
+	if err != nil {
+		h.fail(w, r, err, false)
+		return
+	}
+	client, err := authenticateClient(r, form)
+	if err != nil {
+		_, _, hasBasic := r.BasicAuth()
+		h.fail(w, r, err, hasBasic)
+		return
+	}
+	g, err := h.svc.StartDeviceAuthorization(r.Context(), tms.DeviceRequest{Tenant: form.Get("tenant"), ClientID: client.clientID,
+		Scope: form.Get("scope")})
+	if err != nil {
+		h.fail(w, r, err, client.style == store.PollHeader)
+		return
+	}
+	verify := h.base(r) + DevicePath
+	writeOAuthJSON(w, http.StatusOK, struct {
+		DeviceCode              string `json:"device_code"`
+		UserCode                string `json:"user_code"`
+		VerificationURI         string `json:"verification_uri"`
+		VerificationURIComplete string `json:"verification_uri_complete"`
+		ExpiresIn               int64  `json:"expires_in"`
+		Interval                int64  `json:"interval"`
+	}{g.DeviceCode, g.UserCode, verify, verify + "?user_code=" + url.QueryEscape(g.UserCode),
+		int64(g.ExpiresIn.Seconds()), int64(g.Interval.Seconds())})
+}
+
+// tokenResponse is the RFC 6749 §5.1 success body.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope"`
+}
+
+// token serves the token endpoint for the device_code and refresh_token
+// grants.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(r)
+	if err != nil {
+		h.fail(w, r, err, false)
+		return
+	}
+	client, err := authenticateClient(r, form)
+	basic := client.style == store.PollHeader
+	if err != nil {
+		_, _, hasBasic := r.BasicAuth()
+		h.fail(w, r, err, hasBasic)
+		return
+	}
+	var grant tms.TokenGrant
+	switch gt := form.Get("grant_type"); gt {
+	case grantDeviceCode:
+		grant, err = h.svc.PollDeviceToken(r.Context(), tms.DevicePoll{ClientID: client.clientID, DeviceCode: form.Get("device_code"),
+			Style: client.style})
+	case grantRefreshToken:
+		grant, err = h.svc.RefreshToken(r.Context(), tms.RefreshGrant{ClientID: client.clientID, RefreshToken: form.Get("refresh_token"),
+			Scope: form.Get("scope")})
+	case "":
+		err = &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: "grant_type: required"}
+	default:
+		err = &tms.OAuthError{Code: tms.OAuthUnsupportedGrantType,
+			Description: fmt.Sprintf("grant_type: %q is not supported; use %s or %s", gt, grantDeviceCode, grantRefreshToken)}
+	}
+	if err != nil {
+		h.fail(w, r, err, basic)
+		return
+	}
+	writeOAuthJSON(w, http.StatusOK, tokenResponse{AccessToken: grant.AccessToken, TokenType: "Bearer",
+		ExpiresIn: int64(grant.ExpiresIn.Seconds()), RefreshToken: grant.RefreshToken, Scope: grant.Scope})
+}
+
+// revoke serves token revocation (RFC 7009): the token and every token of
+// the same login stop working. Unknown tokens get 200 as well.
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(r)
+	if err != nil {
+		h.fail(w, r, err, false)
+		return
+	}
+	client, err := authenticateClient(r, form)
+	if err != nil {
+		_, _, hasBasic := r.BasicAuth()
+		h.fail(w, r, err, hasBasic)
+		return
+	}
+	if err := h.svc.RevokeToken(r.Context(), client.clientID, strings.TrimSpace(form.Get("token"))); err != nil {
+		h.fail(w, r, err, client.style == store.PollHeader)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,121 @@
+// Package oauth serves the OAuth 2.0 Device Authorization Grant (RFC 8628)
+// that "tms login" uses: the device authorization, token and revocation
+// endpoints with bare OAuth JSON (RFC 6749 §5, RFC 7009), the authorization
+// server metadata (RFC 8414), and the browser pages where a user enters the
+// code, signs in with password and TOTP, and approves or denies the
+// request. The pages are plain HTML forms from embedded templates and work
+// without JavaScript. The rules live in tms.Service; this package decodes,
+// calls one method and encodes.
+package oauth
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// The routes this package serves.
+const (
+	MetadataPath   = "/.well-known/oauth-authorization-server"
+	DeviceCodePath = "/v1/oauth2/device/code"
+	TokenPath      = "/v1/oauth2/token"
+	RevokePath     = "/v1/oauth2/revoke"
+	// DevicePath is the verification URI: the page where the user enters
+	// the code.
+	DevicePath  = "/v1/oauth2/device"
+	signInPath  = DevicePath + "/signin"
+	enrollPath  = DevicePath + "/enroll"
+	consentPath = DevicePath + "/consent"
+)
+
+// Options configure a Handler.
+type Options struct {
+	Service *tms.Service
+	Logger  *slog.Logger
+	// BaseURL is the server's public URL (e.g. "https://tms.example.org:3000"),
+	// used in the verification URI and the metadata. Empty: taken from each
+	// request.
+	BaseURL string
+	// AttemptsPerMinute is how many failed code entries and sign-ins one
+	// client address may make per minute (default 10).
+	AttemptsPerMinute int
+	// AttemptsPerMinuteTotal is the same for all addresses together
+	// (default 100).
+	AttemptsPerMinuteTotal int
+	// RetryAfter is sent with 503 answers (default 1s).
+	RetryAfter time.Duration
+	// Now returns the current time for the rate limits and the dates the
+	// pages show; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the OAuth endpoints and the browser pages.
+type Handler struct {
+	svc     *tms.Service
+	log     *slog.Logger
+	baseURL string
+	limits  *limiter
+	pages   *pages
+	retry   time.Duration
+	now     func() time.Time
+}
+
+// New returns a Handler.
+func New(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AttemptsPerMinute <= 0 {
+		opts.AttemptsPerMinute = 10
+	}
+	if opts.AttemptsPerMinuteTotal <= 0 {
+		opts.AttemptsPerMinuteTotal = 100
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Handler{
+		svc:     opts.Service,
+		log:     opts.Logger,
+		baseURL: strings.TrimRight(opts.BaseURL, "/"),
+		limits:  newLimiter(opts.AttemptsPerMinute, opts.AttemptsPerMinuteTotal, opts.Now),
+		pages:   mustParsePages(),
+		retry:   opts.RetryAfter,
+		now:     opts.Now,
+	}
+}
+
+// Register adds the handler's routes to mux; api.Options.Extra takes it.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+MetadataPath, h.metadata)
+	mux.HandleFunc("POST "+DeviceCodePath, h.deviceCode)
+	mux.HandleFunc("POST "+TokenPath, h.token)
+	mux.HandleFunc("POST "+RevokePath, h.revoke)
+
+	mux.HandleFunc("GET "+DevicePath, h.codePage)
+	mux.HandleFunc("POST "+DevicePath, h.submitCode)
+	mux.HandleFunc("GET "+signInPath, h.signInPage)
+	mux.HandleFunc("POST "+signInPath, h.submitSignIn)
+	mux.HandleFunc("GET "+enrollPath, h.enrollPage)
+	mux.HandleFunc("POST "+enrollPath, h.submitEnroll)
+	mux.HandleFunc("GET "+consentPath, h.consentPage)
+	mux.HandleFunc("POST "+consentPath, h.submitConsent)
+}
+
+// base returns the public URL of the server for a request.
+func (h *Handler) base(r *http.Request) string {
+	if h.baseURL != "" {
+		return h.baseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"log/slog"
+
+	"github.com/tmsproject/tms/internal/config"
+	"github.com/tmsproject/tms/internal/oauth"
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// oauthOptions turns the [oauth] configuration into the rules' options.
+func oauthOptions(c config.OAuth) tms.OAuthOptions {
+	return tms.OAuthOptions{
+		DeviceCodeLifetime:   c.DeviceCodeLifetime.Duration,
+		PollInterval:         c.PollInterval.Duration,
+		AccessTokenLifetime:  c.AccessTokenLifetime.Duration,
+		RefreshTokenLifetime: c.RefreshTokenLifetime.Duration,
+		MFAValidity:          c.MFAValidity.Duration,
+		MaxDelegationDays:    c.MaxDelegationDays,
+		PasswordWorkers:      c.PasswordWorkers,
+	}
+}
+
+// newOAuthHandler returns the device flow endpoints and pages, which name
+// the server by baseURL in the verification URI.
+func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, baseURL string) *oauth.Handler {
+	return oauth.New(oauth.Options{
+		Service:                svc,
+		Logger:                 logger,
+		BaseURL:                baseURL,
+		AttemptsPerMinute:      cfg.OAuth.UserCodeAttemptsPerMinute,
+		AttemptsPerMinuteTotal: cfg.OAuth.UserCodeAttemptsPerMinuteTotal,
+		RetryAfter:             cfg.Limits.RetryAfter.Duration,
+	})
+}
