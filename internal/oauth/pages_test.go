@@ -87,7 +87,7 @@ func TestFormWalk(t *testing.T) {
 			}
 			secret := strings.ReplaceAll(m[1], " ", "")
 			// Reloading shows the same secret.
-			again := br.get(p.path + "?user_code=" + url.QueryEscape(userCode)).want(t, 200, m[1])
+			again := br.get(p.path+"?user_code="+url.QueryEscape(userCode)).want(t, 200, m[1])
 			// Another browser sees nothing of it.
 			newBrowser(t, srv.URL).get(p.path+"?user_code="+url.QueryEscape(userCode)).want(t, http.StatusForbidden, "sign in")
 
