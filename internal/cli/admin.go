@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tmsproject/tms/internal/audit"
 	"github.com/tmsproject/tms/internal/server"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
@@ -71,6 +72,8 @@ lost: only its hash is stored.`,
 				if err != nil {
 					return err
 				}
+				f.recordLocal(ctx, stdio, st, store.AuditEvent{Tenant: sec.Tenant, Type: audit.TypeAdminSecretRotate,
+					Detail: "admin_id=" + sec.AdminID + "; tms admin rotate-secret"})
 				o := newOutput(stdio.Out)
 				o.field("tenant", sec.Tenant)
 				o.field("admin_id", sec.AdminID)
@@ -101,6 +104,8 @@ their own tenant needs an operator to run this.`,
 				if n == 0 {
 					return fmt.Errorf("tenant %s does not exist", f.tenant)
 				}
+				f.recordLocal(ctx, stdio, st, store.AuditEvent{Tenant: f.tenant, Type: audit.TypeTenantUpdate,
+					Detail: "enabled=true; tms admin enable-tenant"})
 				fmt.Fprintf(stdio.Out, "Tenant %s is enabled.\n", f.tenant)
 				return nil
 			})

@@ -187,6 +187,9 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 
+	rec, stopAudit := startAudit(cfg.Audit, st, m, logger)
+	defer stopAudit()
+
 	v := version.Get()
 	a := api.New(api.Options{
 		Service: svc, Logger: logger,
@@ -198,6 +201,7 @@ func Run(ctx context.Context, opts Options) error {
 			SourceTS: v.BuildTime, GoVersion: v.GoVersion},
 		Extra:   extra,
 		Metrics: m,
+		Audit:   rec,
 	})
 	srv := &http.Server{
 		Handler:           a.Handler(),
