@@ -183,13 +183,13 @@ func TestKeyPlaneAuthorization(t *testing.T) {
 		w := s.seedWorld(t)
 		for _, r := range keyPlaneRoutes(t, w) {
 			t.Run(r.name(), func(t *testing.T) {
+				before := s.snapshot(t)
 				for _, c := range authCases {
 					h, body, status, parts := c.make(s, w, r)
 					if status == 0 {
 						continue
 					}
 					t.Run(c.name, func(t *testing.T) {
-						before := s.snapshot(t)
 						var payload any
 						if body != nil {
 							payload = body
