@@ -107,7 +107,14 @@ func noteBody(r *http.Request, dst any) {
 			if fv.Kind() != reflect.Pointer || fv.IsNil() {
 				continue
 			}
-			noteValue(f, name, fmt.Sprint(fv.Elem().Interface()))
+			switch e := fv.Elem(); e.Kind() {
+			case reflect.String:
+				noteValue(f, name, e.String())
+			case reflect.Int64:
+				noteValue(f, name, strconv.FormatInt(e.Int(), 10))
+			case reflect.Bool:
+				noteValue(f, name, strconv.FormatBool(e.Bool()))
+			}
 		}
 	})
 }
