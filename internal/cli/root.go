@@ -106,6 +106,13 @@ Run "tms server --dev" to start a local server for testing.`,
 		newAdminCommand(stdio),
 		newBackupCommand(stdio),
 		newRestoreCommand(stdio),
+		newLoginCommand(stdio),
+		newLogoutCommand(stdio),
+		newWhoamiCommand(stdio),
+		newKeysCommand(stdio),
+		newUsersCommand(stdio),
+		newOAuthClientsCommand(stdio),
+		newTOTPCommand(stdio),
 	)
 	return root
 }

@@ -1,0 +1,228 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// User is an end user who signs in through the browser pages of the device
+// flow. TOTP is "none", "pending" (enrolment not confirmed) or "enrolled".
+type User struct {
+	Envelope
+	ID       int64     `json:"id"`
+	Tenant   string    `json:"tenant"`
+	Username string    `json:"username"`
+	Enabled  Bool      `json:"enabled"`
+	TOTP     string    `json:"totp"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+}
+
+// UserList answers ListUsers.
+type UserList struct {
+	Envelope
+	NumUsers int    `json:"num_users"`
+	Users    []User `json:"users"`
+}
+
+// UserChange changes a user; nil fields stay.
+type UserChange struct {
+	Enabled  *bool
+	Password *string
+}
+
+// TOTPProvision is a new TOTP secret for a user with its otpauth URI.
+type TOTPProvision struct {
+	Envelope
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauth_uri"`
+}
+
+// CreateUser registers a user in the credentials' tenant
+// (POST /v1/tms/users). It needs administrator credentials.
+func (c *Client) CreateUser(ctx context.Context, username, password string) (User, error) {
+	body := struct {
+		Tenant   string `json:"tenant,omitempty"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}{c.Creds.Tenant, username, password}
+	var out User
+	err := c.Do(ctx, http.MethodPost, "/v1/tms/users", nil, body, &out)
+	return out, err
+}
+
+// GetUser returns a user (GET /v1/tms/users/{username}).
+func (c *Client) GetUser(ctx context.Context, username string) (User, error) {
+	var out User
+	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/users/%s", username), nil, nil, &out)
+	return out, err
+}
+
+// ListUsers lists the tenant's users (GET /v1/tms/users/list).
+func (c *Client) ListUsers(ctx context.Context) (UserList, error) {
+	var out UserList
+	err := c.Do(ctx, http.MethodGet, "/v1/tms/users/list", nil, nil, &out)
+	return out, err
+}
+
+// UpdateUser enables or disables a user or sets a new password
+// (PATCH /v1/tms/users/upd).
+func (c *Client) UpdateUser(ctx context.Context, username string, ch UserChange) (Updated, error) {
+	body := struct {
+		Tenant   string  `json:"tenant,omitempty"`
+		Username string  `json:"username"`
+		Enabled  *bool   `json:"enabled,omitempty"`
+		Password *string `json:"password,omitempty"`
+	}{c.Creds.Tenant, username, ch.Enabled, ch.Password}
+	var out Updated
+	err := c.Do(ctx, http.MethodPatch, "/v1/tms/users/upd", nil, body, &out)
+	return out, err
+}
+
+// DeleteUser deletes a user with the user's sign-ins and tokens
+// (DELETE /v1/tms/users/del/{username}).
+func (c *Client) DeleteUser(ctx context.Context, username string) (Deleted, error) {
+	var out Deleted
+	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/users/del/%s", username), nil, nil, &out)
+	return out, err
+}
+
+// ProvisionTOTP gives a user a new TOTP secret, replacing any earlier one
+// (POST /v1/tms/users/{username}/totp).
+func (c *Client) ProvisionTOTP(ctx context.Context, username string) (TOTPProvision, error) {
+	var out TOTPProvision
+	err := c.Do(ctx, http.MethodPost, pathf("/v1/tms/users/%s/totp", username), nil, nil, &out)
+	return out, err
+}
+
+// OAuthClient is a public OAuth client of a tenant, such as tms-cli.
+type OAuthClient struct {
+	Envelope
+	ID         int64     `json:"id"`
+	Tenant     string    `json:"tenant"`
+	ClientID   string    `json:"client_id"`
+	AppName    string    `json:"app_name"`
+	AppVersion string    `json:"app_version"`
+	Builtin    bool      `json:"builtin"`
+	Enabled    Bool      `json:"enabled"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+}
+
+// OAuthClientList answers ListOAuthClients.
+type OAuthClientList struct {
+	Envelope
+	NumClients int           `json:"num_clients"`
+	Clients    []OAuthClient `json:"clients"`
+}
+
+// CreateOAuthClient registers a public OAuth client
+// (POST /v1/tms/oauthclients). It needs administrator credentials.
+func (c *Client) CreateOAuthClient(ctx context.Context, clientID, appName, appVersion string) (OAuthClient, error) {
+	body := struct {
+		Tenant     string `json:"tenant,omitempty"`
+		ClientID   string `json:"client_id"`
+		AppName    string `json:"app_name"`
+		AppVersion string `json:"app_version"`
+	}{c.Creds.Tenant, clientID, appName, appVersion}
+	var out OAuthClient
+	err := c.Do(ctx, http.MethodPost, "/v1/tms/oauthclients", nil, body, &out)
+	return out, err
+}
+
+// ListOAuthClients lists the tenant's public OAuth clients
+// (GET /v1/tms/oauthclients/list).
+func (c *Client) ListOAuthClients(ctx context.Context) (OAuthClientList, error) {
+	var out OAuthClientList
+	err := c.Do(ctx, http.MethodGet, "/v1/tms/oauthclients/list", nil, nil, &out)
+	return out, err
+}
+
+// Me is what the signed-in user learns about the login: zero times mean
+// that the record is missing.
+type Me struct {
+	Envelope
+	Tenant              string    `json:"tenant"`
+	Username            string    `json:"username"`
+	ClientID            string    `json:"client_id"`
+	MFAEnabled          bool      `json:"mfa_enabled"`
+	MFAExpiresAt        time.Time `json:"mfa_expires_at"`
+	DelegationExpiresAt time.Time `json:"delegation_expires_at"`
+	TokenExpiresAt      time.Time `json:"token_expires_at"`
+}
+
+// Me describes the user of the bearer token (GET /v1/tms/user/me).
+func (c *Client) Me(ctx context.Context) (Me, error) {
+	var out Me
+	err := c.Do(ctx, http.MethodGet, "/v1/tms/user/me", nil, nil, &out)
+	return out, err
+}
+
+// ListMyKeys lists the keys issued for the user of the bearer token, by
+// any client (GET /v1/tms/user/keys).
+func (c *Client) ListMyKeys(ctx context.Context) (PubkeyList, error) {
+	var out PubkeyList
+	err := c.Do(ctx, http.MethodGet, "/v1/tms/user/keys", nil, nil, &out)
+	return out, err
+}
+
+// MyKeyRequest asks for a key pair for the user of the bearer token on a
+// host and account the user is mapped to.
+type MyKeyRequest struct {
+	Host    string
+	Account string
+	// NumUses limits the logins; 0 or less means unlimited.
+	NumUses int64
+	// TTLMinutes limits the lifetime; 0 or less means the key never expires.
+	TTLMinutes int64
+	// KeyType is "ed25519" (also when empty), "ecdsa" or "rsa".
+	KeyType string
+}
+
+// CreateMyKey creates a key pair for the user of the bearer token
+// (POST /v1/tms/user/keys).
+func (c *Client) CreateMyKey(ctx context.Context, req MyKeyRequest) (IssuedKey, error) {
+	body := struct {
+		Host        string `json:"host"`
+		HostAccount string `json:"host_account"`
+		NumUses     int64  `json:"num_uses"`
+		TTLMinutes  int64  `json:"ttl_minutes"`
+		KeyType     string `json:"key_type,omitempty"`
+	}{req.Host, req.Account, req.NumUses, req.TTLMinutes, req.KeyType}
+	var out IssuedKey
+	err := c.Do(ctx, http.MethodPost, "/v1/tms/user/keys", nil, body, &out)
+	return out, err
+}
+
+// DeleteMyKey deletes one of the user's keys
+// (DELETE /v1/tms/user/keys/{fingerprint}?host=).
+func (c *Client) DeleteMyKey(ctx context.Context, host, fingerprint string) (Deleted, error) {
+	var out Deleted
+	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/user/keys/%s", fingerprint), url.Values{"host": {host}}, nil, &out)
+	return out, err
+}
+
+// MyDelegationList answers ListMyDelegations.
+type MyDelegationList struct {
+	Envelope
+	NumDelegations int          `json:"num_delegations"`
+	Delegations    []Delegation `json:"delegations"`
+}
+
+// ListMyDelegations lists the user's delegations to clients
+// (GET /v1/tms/user/delegations).
+func (c *Client) ListMyDelegations(ctx context.Context) (MyDelegationList, error) {
+	var out MyDelegationList
+	err := c.Do(ctx, http.MethodGet, "/v1/tms/user/delegations", nil, nil, &out)
+	return out, err
+}
+
+// RevokeMyDelegation deletes the user's delegation to a client and revokes
+// the user's tokens for it (DELETE /v1/tms/user/delegations/{client_id}).
+func (c *Client) RevokeMyDelegation(ctx context.Context, clientID string) (Deleted, error) {
+	var out Deleted
+	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/user/delegations/%s", clientID), nil, nil, &out)
+	return out, err
+}
