@@ -116,7 +116,9 @@ func login(t *testing.T, env cliEnv) result {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, []string{"login"}, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: list}) }()
+	go func() {
+		done <- Run(ctx, []string{"login"}, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: list})
+	}()
 	var link string
 	deadline := time.Now().Add(30 * time.Second)
 	for link == "" {
