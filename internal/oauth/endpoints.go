@@ -173,6 +173,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, hasBasic)
 		return
 	}
+	noteClient(r, client.clientID, form.Get("tenant"))
 	g, err := h.svc.StartDeviceAuthorization(r.Context(), tms.DeviceRequest{Tenant: form.Get("tenant"), ClientID: client.clientID,
 		Scope: form.Get("scope")})
 	if err != nil {
@@ -215,6 +216,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, hasBasic)
 		return
 	}
+	noteClient(r, client.clientID, "")
 	var grant tms.TokenGrant
 	switch gt := form.Get("grant_type"); gt {
 	case grantDeviceCode:
@@ -229,6 +231,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		err = &tms.OAuthError{Code: tms.OAuthUnsupportedGrantType,
 			Description: fmt.Sprintf("grant_type: %q is not supported; use %s or %s", gt, grantDeviceCode, grantRefreshToken)}
 	}
+	noteTokenRequest(r, form.Get("grant_type"), err)
 	if err != nil {
 		h.fail(w, r, err, basic)
 		return
@@ -251,6 +254,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, hasBasic)
 		return
 	}
+	noteClient(r, client.clientID, "")
 	if err := h.svc.RevokeToken(r.Context(), client.clientID, strings.TrimSpace(form.Get("token"))); err != nil {
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return

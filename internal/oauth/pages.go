@@ -222,6 +222,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	res, err := h.svc.SignInForDevice(r.Context(), tms.SignIn{UserCode: typed, Username: username,
 		Password: r.PostFormValue("password"), OTP: r.PostFormValue("otp"), SessionHash: s.hash()})
+	noteUser(r, username, res.View)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) {
 			h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), View: res.View, Username: username})
@@ -281,6 +282,7 @@ func (h *Handler) submitEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	typed := r.PostFormValue("user_code")
 	view, err := h.svc.ConfirmEnrollment(r.Context(), typed, s.hash(), r.PostFormValue("otp"))
+	noteUser(r, "", view)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) { h.showEnroll(w, r, s, typed, status, msg) })
 		return
@@ -329,6 +331,7 @@ func (h *Handler) submitConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	view, err := h.svc.DecideDevice(r.Context(), tms.Decision{UserCode: typed, SessionHash: s.hash(), Approve: approve,
 		Days: r.PostFormValue("days")})
+	noteDecision(r, approve, view)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) { h.showConsent(w, r, s, typed, status, msg, 0) })
 		return

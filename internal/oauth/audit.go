@@ -1,0 +1,68 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tmsproject/tms/internal/audit"
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// noteClient records the public client of an OAuth request, and its tenant
+// when known, in the request's audit event.
+func noteClient(r *http.Request, clientID, tenant string) {
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		f.ClientID = clientID
+		if tenant != "" {
+			f.Tenant = tenant
+		}
+	})
+}
+
+// noteTokenRequest records a token request. A poll that is told to keep
+// waiting (authorization_pending, slow_down) makes no event: every login
+// polls every few seconds until the user decides.
+func noteTokenRequest(r *http.Request, grantType string, err error) {
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		var oe *tms.OAuthError
+		if errors.As(err, &oe) && (oe.Code == tms.OAuthAuthorizationPending || oe.Code == tms.OAuthSlowDown) {
+			f.Skip = true
+			return
+		}
+		if grantType != "" {
+			f.AddDetail("grant_type=%s", grantType)
+		}
+		if oe != nil {
+			f.AddDetail("error=%s", oe.Code)
+		}
+	})
+}
+
+// noteUser records who a browser step of the device flow concerns. The
+// user code, password and one-time codes are never recorded.
+func noteUser(r *http.Request, username string, view tms.DeviceView) {
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		f.User = username
+		if f.User == "" {
+			f.User = view.Username
+		}
+		f.Tenant, f.ClientID = view.Tenant, view.ClientID
+		if f.User != "" {
+			f.Actor = "user:" + f.User
+		}
+	})
+}
+
+// noteDecision records a user's approval or denial of a device.
+func noteDecision(r *http.Request, approve bool, view tms.DeviceView) {
+	noteUser(r, "", view)
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		f.Type = audit.TypeDeviceDeny
+		if approve {
+			f.Type = audit.TypeDeviceApprove
+			if view.Days > 0 {
+				f.AddDetail("days=%d", view.Days)
+			}
+		}
+	})
+}
