@@ -156,6 +156,14 @@ func TestPageRefusals(t *testing.T) {
 		req.Header.Set("Origin", "https://evil.example")
 		br.do(req).want(t, http.StatusForbidden)
 	})
+	t.Run("hidden origin", func(t *testing.T) {
+		// Browsers that hide the origin send "null"; the token decides.
+		req, _ := http.NewRequest("POST", srv.URL+oauth.DevicePath, strings.NewReader(url.Values{"user_code": {userCode},
+			"csrf": {entry.field(t, "csrf")}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "null")
+		br.do(req).want(t, http.StatusOK, "Sign in")
+	})
 	t.Run("consent without sign-in", func(t *testing.T) {
 		br.get(oauth.DevicePath+"/consent?user_code="+url.QueryEscape(userCode)).want(t, http.StatusForbidden, "Please sign in", "Sign in")
 		br.decide(entry, userCode, "approve", "1").want(t, http.StatusForbidden, "Please sign in")

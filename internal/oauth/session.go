@@ -75,9 +75,11 @@ func (h *Handler) secure(r *http.Request) bool {
 
 // checkForm verifies that a form post comes from a page of this session:
 // the session cookie is present and the CSRF field matches it, and the
-// Origin header, when the browser sends one, is this server.
+// Origin header, when the browser names one, is this server. ("null", sent
+// by browsers that hide the origin, proves nothing either way; the token
+// decides.)
 func (h *Handler) checkForm(r *http.Request) (session, bool) {
-	if origin := r.Header.Get("Origin"); origin != "" {
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
 		u, err := url.Parse(origin)
 		base, _ := url.Parse(h.base(r))
 		if err != nil || (u.Host != r.Host && (base == nil || u.Host != base.Host)) {
