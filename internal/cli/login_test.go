@@ -319,3 +319,26 @@ func TestUsersCommands(t *testing.T) {
 		t.Fatalf("oauthclients list:\n%s", list)
 	}
 }
+
+// TestDevUserKeptAcrossRestarts restarts a development server on the same
+// root: dev.env keeps the test user's password and TOTP secret, and they
+// still sign in.
+func TestDevUserKeptAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	opts := server.Options{RootDir: root, Dev: true, Env: []string{"TMS_OAUTH_POLL_INTERVAL=1s"}}
+	first := startTestServer(t, opts)
+	before := readDevEnvFile(t, filepath.Join(root, "dev.env"))
+	first.stop()
+	startTestServer(t, opts)
+	after := readDevEnvFile(t, filepath.Join(root, "dev.env"))
+	for _, k := range []string{"TMS_DEV_USER", "TMS_DEV_PASSWORD", "TMS_DEV_TOTP_SECRET", "X_TMS_ADMIN_SECRET"} {
+		if before[k] == "" || before[k] != after[k] {
+			t.Fatalf("%s changed across a restart: %q, then %q", k, before[k], after[k])
+		}
+	}
+	env := after.with("HOME="+t.TempDir(), "X_TMS_ADMIN_SECRET=")
+	if r := login(t, env); r.code != 0 {
+		t.Fatalf("tms login after a restart: exit %d\n%s", r.code, r.stderr)
+	}
+}
