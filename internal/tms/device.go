@@ -323,13 +323,12 @@ func flowStoreError(err error) error {
 // DeviceView is what the browser pages show about a device authorization.
 type DeviceView struct {
 	// UserCode is formatted XXXX-XXXX.
-	UserCode   string
-	Tenant     string
-	ClientID   string
-	AppName    string
-	AppVersion string
-	ExpiresAt  time.Time
-	State      store.DeviceState
+	UserCode  string
+	Tenant    string
+	ClientID  string
+	AppName   string
+	ExpiresAt time.Time
+	State     store.DeviceState
 	// Username is the signed-in user, when there is one.
 	Username string
 	// Days is the approved lifetime after approval.
@@ -356,7 +355,7 @@ func (s *Service) pendingDevice(ctx context.Context, typed string) (store.Device
 	view := DeviceView{UserCode: FormatUserCode(d.UserCode), Tenant: d.Tenant, ClientID: d.ClientID, ExpiresAt: d.ExpiresAt,
 		State: d.State, Username: d.Username, Days: int(d.Days), MaxDays: s.accounts.opts.MaxDelegationDays}
 	if oc, err := s.store.GetOAuthClient(ctx, d.Tenant, d.ClientID); err == nil {
-		view.AppName, view.AppVersion = oc.AppName, oc.AppVersion
+		view.AppName = oc.AppName
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return d, view, flowStoreError(err)
 	}
