@@ -190,8 +190,11 @@ func runLogin(ctx context.Context, stdio IO, f userFlags, qr bool) error {
 	stop := startSpinner(stdio.Err, "Waiting for you to approve in the browser")
 	tok, err := cfg.DeviceAccessToken(octx, da)
 	stop()
-	if errors.Is(err, context.DeadlineExceeded) && !da.Expiry.IsZero() && time.Now().After(da.Expiry) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && !da.Expiry.IsZero() && time.Now().After(da.Expiry):
 		return errors.New("the code expired before it was approved; run tms login again")
+	case errors.Is(err, context.Canceled):
+		return errors.New("login canceled before it was approved")
 	}
 	if err != nil {
 		return fmt.Errorf("log in: %w", oauthError(err))
