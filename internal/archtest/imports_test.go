@@ -1,0 +1,79 @@
+package archtest
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tmsproject/tms/internal/"
+
+// forbidden lists, for packages whose path starts with a prefix, the
+// internal packages they must not depend on (directly or indirectly).
+var forbidden = []struct {
+	pkg  string
+	deny []string
+}{
+	// Storage knows nothing of the rules, HTTP or the command line.
+	{"store", []string{"tms", "api", "oauth", "server", "cli", "client", "audit", "metrics"}},
+	// The rules depend on the storage contract, never on a backend or HTTP.
+	{"tms", []string{"api", "oauth", "server", "cli", "client", "store/sqlite", "store/postgres", "audit", "metrics"}},
+	// HTTP handlers never reach for a backend or the server wiring.
+	{"api", []string{"server", "cli", "client", "store/sqlite", "store/postgres"}},
+	{"oauth", []string{"server", "cli", "client", "store/sqlite", "store/postgres"}},
+	// Clients of the API share no server code.
+	{"client", []string{"tms", "api", "oauth", "server", "store", "audit"}},
+	{"keycmd", []string{"tms", "api", "oauth", "server", "store", "cli"}},
+	{"loadtest", []string{"tms", "api", "oauth", "server", "store", "cli"}},
+	// Leaves.
+	{"keys", []string{""}},
+	{"secret", []string{""}},
+	{"config", []string{""}},
+	{"metrics", []string{""}},
+	{"migrations", []string{""}},
+}
+
+func TestImportDirection(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/tmsproject/tms/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	checked := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 || !strings.HasPrefix(fields[0], module) {
+			continue
+		}
+		pkg := strings.TrimPrefix(fields[0], module)
+		for _, rule := range forbidden {
+			if pkg != rule.pkg && !strings.HasPrefix(pkg, rule.pkg+"/") {
+				continue
+			}
+			checked++
+			for _, dep := range fields[1:] {
+				if !strings.HasPrefix(dep, module) {
+					continue
+				}
+				d := strings.TrimPrefix(dep, module)
+				for _, deny := range rule.deny {
+					if deny == "" || d == deny || strings.HasPrefix(d, deny+"/") {
+						if deny == "" && (d == pkg || strings.HasPrefix(d, pkg+"/")) {
+							continue
+						}
+						t.Errorf("%s depends on %s, which it must not", pkg, d)
+					}
+				}
+			}
+		}
+	}
+	if checked < len(forbidden) {
+		t.Fatalf("only %d packages matched the rules; the module layout changed", checked)
+	}
+}
