@@ -41,7 +41,17 @@ type writeJob struct {
 	ctx context.Context
 	fn  func(*wtx) error
 	err chan error
+	// state is jobQueued until the writer starts the job (jobStarted) or
+	// its caller gives up on it first (jobAbandoned); a job is never both.
+	state atomic.Int32
 }
+
+// The states of a writeJob.
+const (
+	jobQueued int32 = iota
+	jobStarted
+	jobAbandoned
+)
 
 // wtx is the view of the write transaction a job gets.
 type wtx struct {
@@ -106,7 +116,14 @@ func (w *writer) do(ctx context.Context, fn func(*wtx) error) error {
 	case err := <-job.err:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("write: %w: %w", store.ErrUnavailable, ctx.Err())
+		if job.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			return fmt.Errorf("write: %w: %w", store.ErrUnavailable, ctx.Err())
+		}
+		// The writer has started the job: wait for its outcome, which
+		// comes with the commit, so the answer is never a 503 for a
+		// write that happened, and fn's results are not read while fn
+		// still runs.
+		return <-job.err
 	}
 }
 
@@ -172,6 +189,10 @@ func (w *writer) commit(batch []*writeJob) {
 	}
 	ran := 0
 	for i, j := range batch {
+		if !j.state.CompareAndSwap(jobQueued, jobStarted) {
+			results[i] = fmt.Errorf("write: %w: abandoned by its caller", store.ErrUnavailable)
+			continue
+		}
 		if err := j.ctx.Err(); err != nil {
 			results[i] = fmt.Errorf("write: %w: %w", store.ErrUnavailable, err)
 			continue
