@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -97,6 +98,10 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
+// cancelGrace is how long a call whose context ended waits for the server
+// to cancel its statement before the connection is dropped.
+const cancelGrace = time.Second
+
 // Open connects to the database at opts.URL and applies the schema
 // migrations. It fails with store.ErrUnavailable when the database cannot be
 // reached within the acquire timeout, and refuses a database whose schema is
@@ -122,6 +127,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if params["application_name"] == "" {
 		params["application_name"] = "tms"
 	}
+	// The change feed waits for notifications, which a cancel request does
+	// not end: it keeps pgx's default of dropping the connection.
+	feedConfig := cfg.ConnConfig.Copy()
+	// When a call's context ends, ask the server to cancel the statement
+	// instead of only dropping the connection: a dropped connection leaves
+	// the statement running, and a write the caller was told failed could
+	// still commit.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		// Scan timestamps in UTC, whatever the local time zone.
 		conn.TypeMap().RegisterType(&pgtype.Type{
@@ -144,7 +159,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.cache = newReadCache(100_000)
-	db.feed = startChangeFeed(cfg.ConnConfig.Copy(), db.cache.gen, opts.Logger)
+	db.feed = startChangeFeed(feedConfig, db.cache.gen, opts.Logger)
 	return db, nil
 }
 
