@@ -11,7 +11,9 @@ import (
 )
 
 // ResolveRoot returns the absolute root directory: flag, else the
-// TMS_ROOT_DIR variable in env, else ~/.tms. "~" and $VARIABLES are expanded.
+// TMS_ROOT_DIR variable in env, else ~/.tms. "~" (the HOME of env) and
+// $VARIABLES of env are expanded; a variable that env leaves unset or empty
+// is an error, so that a typo cannot move the root to "/".
 func ResolveRoot(flag string, env []string) (string, error) {
 	dir := flag
 	if dir == "" {
@@ -20,11 +22,25 @@ func ResolveRoot(flag string, env []string) (string, error) {
 	if dir == "" {
 		dir = "~/.tms"
 	}
-	dir = os.Expand(dir, func(k string) string { return lookupEnv(env, k) })
+	var unset string
+	expanded := os.Expand(dir, func(k string) string {
+		v := lookupEnv(env, k)
+		if v == "" && unset == "" {
+			unset = k
+		}
+		return v
+	})
+	if unset != "" {
+		return "", fmt.Errorf("root directory %q: environment variable %s is not set", dir, unset)
+	}
+	dir = expanded
 	if dir == "~" || strings.HasPrefix(dir, "~/") {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("root directory %q: cannot find the home directory: %w", dir, err)
+		home := lookupEnv(env, "HOME")
+		if home == "" {
+			var err error
+			if home, err = os.UserHomeDir(); err != nil {
+				return "", fmt.Errorf("root directory %q: cannot find the home directory: %w", dir, err)
+			}
 		}
 		dir = filepath.Join(home, strings.TrimPrefix(dir, "~"))
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/apidocs"
 	"github.com/tmsproject/tms/internal/config"
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/metrics"
@@ -148,7 +149,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	var tlsConfig *tls.Config
 	if cfg.TLSEnabled() {
-		tlsConfig, err = setupTLS(cfg, layout, logger, opts.Stdout)
+		tlsConfig, err = setupTLS(ctx, cfg, layout, logger, opts.Stdout)
 		if err != nil {
 			return err
 		}
@@ -174,7 +175,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	var m *metrics.Metrics
-	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL).Register}
+	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL).Register, apidocs.Register}
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
 		registerCollectors(m, st, gen)
@@ -277,7 +278,7 @@ func openStore(ctx context.Context, cfg config.Config, layout Layout, logger *sl
 	return db, nil
 }
 
-func setupTLS(cfg config.Config, layout Layout, logger *slog.Logger, out io.Writer) (*tls.Config, error) {
+func setupTLS(ctx context.Context, cfg config.Config, layout Layout, logger *slog.Logger, out io.Writer) (*tls.Config, error) {
 	certPath, keyPath := cfg.TLS.CertFile, cfg.TLS.KeyFile
 	if certPath == "" {
 		certPath, keyPath = layout.CertFile(), layout.KeyFile()
@@ -298,17 +299,23 @@ func setupTLS(cfg config.Config, layout Layout, logger *slog.Logger, out io.Writ
 	if cfg.TLS.MinVersion == "1.3" {
 		minVersion = tls.VersionTLS13
 	}
-	reloadOnHangup(cert, logger)
+	reloadOnHangup(ctx, cert, logger)
 	return &tls.Config{GetCertificate: cert.get, MinVersion: minVersion}, nil
 }
 
-// reloadOnHangup reloads the certificate on SIGHUP for the life of the
-// process; a failed reload keeps the current certificate.
-func reloadOnHangup(cert *certificate, logger *slog.Logger) {
+// reloadOnHangup reloads the certificate on SIGHUP until ctx ends; a
+// failed reload keeps the current certificate.
+func reloadOnHangup(ctx context.Context, cert *certificate, logger *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
-		for range hup {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
 			if err := cert.reload(); err != nil {
 				logger.Error("reload TLS certificate; keeping the current one", "err", err)
 				continue
