@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/totp"
 )
 
 // User codes (RFC 8628 §6.1): 8 characters from 20 consonants, about 34.6
@@ -443,7 +444,7 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 	now := s.now()
 	if !u.TOTPConfirmed && (u.TOTPSecret == "" || otp == "") {
 		// First sign-in: enrol TOTP before anything else.
-		if u, err = s.store.StartTOTPEnrollment(ctx, u.Tenant, u.Username, newTOTPSecret(), now); err != nil {
+		if u, err = s.store.StartTOTPEnrollment(ctx, u.Tenant, u.Username, totp.NewSecret(), now); err != nil {
 			return SignInResult{View: view}, flowStoreError(err)
 		}
 		if !u.TOTPConfirmed {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/totp"
 )
 
 // Password length limits. The upper bound keeps hashing cost bounded.
@@ -198,7 +199,7 @@ func (s *Service) ProvisionTOTP(ctx context.Context, c Credentials, username str
 	if _, err := s.authHeader(ctx, c, allowAdmin, "provision TOTP"); err != nil {
 		return TOTPProvision{}, err
 	}
-	sec := newTOTPSecret()
+	sec := totp.NewSecret()
 	n, err := s.store.UpdateUser(ctx, c.Tenant, username, store.UserUpdate{TOTP: &store.TOTPSetting{Secret: sec, Confirmed: true}}, s.now())
 	if err != nil {
 		return TOTPProvision{}, storeError(err, "provision TOTP")
@@ -272,8 +273,8 @@ func (s *Service) EnsureDevUser(ctx context.Context, password, totpSecret string
 	if password == "" || checkPassword(password) != nil {
 		password = randomToken("")[:24]
 	}
-	if _, err := decodeTOTPSecret(totpSecret); err != nil {
-		totpSecret = newTOTPSecret()
+	if _, err := totp.ParseSecret(totpSecret); err != nil {
+		totpSecret = totp.NewSecret()
 	}
 	hash, err := s.accounts.passwords.hash(ctx, password)
 	if err != nil {
