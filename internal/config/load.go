@@ -115,7 +115,7 @@ func decodeFile(path string, data []byte, cfg *Config, src Sources) error {
 				row, _ := e.Position()
 				msgs = append(msgs, fmt.Sprintf("config file %s, line %d: unknown key %q", path, row, strings.Join(e.Key(), ".")))
 			}
-			return errors.New(strings.Join(msgs, "\n") + "\n(run \"tms server --print-config\" to list the valid keys)")
+			return errors.New(strings.Join(msgs, "; ") + " (\"tms server --print-config\" lists the valid keys)")
 		}
 		var de *toml.DecodeError
 		if errors.As(err, &de) {

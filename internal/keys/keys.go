@@ -42,8 +42,12 @@ func ParseType(s string) (Type, error) {
 	case Ed25519, ECDSA, RSA:
 		return t, nil
 	}
+	shown := s
+	if len(shown) > 40 {
+		shown = shown[:40] + "…"
+	}
 	return "", fmt.Errorf("unknown key_type %q: accepted values are %q, %q, %q (empty means %s)",
-		s, Ed25519, ECDSA, RSA, Ed25519)
+		shown, Ed25519, ECDSA, RSA, Ed25519)
 }
 
 // Bits returns the key size TMS reports for the type: 256 for Ed25519, 521

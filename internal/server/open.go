@@ -52,7 +52,7 @@ func LocateDatabase(opts StoreOptions) (Database, error) {
 		return Database{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return Database{}, fmt.Errorf("invalid configuration (%s):\n%w", cfgPath, err)
+		return Database{}, fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
 	}
 	db := Database{cfg: cfg, layout: layout}
 	if cfg.UsesPostgres() {

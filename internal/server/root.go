@@ -158,3 +158,9 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
+
+// oneLine joins the lines of a multi-line error (such as several
+// configuration problems) with "; ".
+func oneLine(err error) string {
+	return strings.Join(strings.Split(strings.TrimSpace(err.Error()), "\n"), "; ")
+}

@@ -77,7 +77,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("invalid configuration (%s):\n%w", cfgPath, err)
+		return fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
 	}
 	if opts.PrintConfig {
 		fmt.Fprintf(opts.Stdout, "# root directory: %s\n# config file: %s\n", root, cfgPath)

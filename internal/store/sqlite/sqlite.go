@@ -179,6 +179,7 @@ func dsn(path string, busy time.Duration, readOnly, writer bool) string {
 
 // Close waits for queued writes, stops the writer and closes the database.
 func (db *DB) Close() error {
+	db.cache.gen.SetEnabled(false)
 	werr := db.w.close()
 	db.mu.Lock()
 	db.closed = true
