@@ -32,6 +32,7 @@ type loadtestFlags struct {
 	outstanding  int
 	ladderUsers  string
 	spikeUsers   int
+	loginUsers   int
 	sample       time.Duration
 	timeout      time.Duration
 	stallTimeout time.Duration
@@ -59,7 +60,8 @@ func newLoadtestCommand(stdio IO) *cobra.Command {
   tms loadtest --scenarios createkey --users 10 --throttle 250 --iterations 20000
   tms loadtest --scenarios mixed --mix getkey=90,createkey=10 --rate 2000 --duration 1m
   tms loadtest --scenarios getversion,getkey --phase ladder --report-html ladder.html
-  tms loadtest --scenarios getkey --phase soak --rate 500 --duration 1h --report-json soak.json`,
+  tms loadtest --scenarios getkey --phase soak --rate 500 --duration 1h --report-json soak.json
+  tms loadtest --scenarios login --users 10 --iterations 20`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadtestConfig(cmd.Flags(), f, inputs, stdio.environ())
@@ -110,6 +112,7 @@ func newLoadtestCommand(stdio IO) *cobra.Command {
 	fl.IntVar(&f.outstanding, "max-outstanding", 0, "bound on outstanding requests in the open model (default 256)")
 	fl.StringVar(&f.ladderUsers, "ladder-users", "", "user counts of the ladder steps (default 1,5,10,25,50,100)")
 	fl.IntVar(&f.spikeUsers, "spike-users", 0, "users started at once in the spike (default 200)")
+	fl.IntVar(&f.loginUsers, "login-users", 0, "users the login scenario creates and signs in with (default: sized from the load, at most 500)")
 	fl.DurationVar(&f.sample, "sample-interval", 0, "length of the windows charted over time (default 1s; soak 10s)")
 	fl.DurationVar(&f.timeout, "timeout", loadtest.DefaultTimeout, "bound on each request")
 	fl.DurationVar(&f.stallTimeout, "stall-timeout", loadtest.DefaultStallTimeout,
@@ -150,6 +153,7 @@ func loadtestConfig(fl *pflag.FlagSet, f loadtestFlags, inputs map[string]*strin
 		TLS:          loadtest.TLSOptions{Insecure: f.insecure, CACertFile: f.cacert},
 		MetricsURL:   f.metricsURL,
 		MaxP99:       f.maxP99,
+		LoginUsers:   f.loginUsers,
 		Load: loadtest.Load{
 			Users:          f.users,
 			Iterations:     f.iterations,
@@ -186,7 +190,7 @@ func loadtestConfig(fl *pflag.FlagSet, f loadtestFlags, inputs map[string]*strin
 	}
 	// Zero stands for "the phase's default" in the configuration, so an
 	// explicit zero or less is caught here.
-	for _, name := range []string{"users", "iterations", "max-outstanding", "spike-users"} {
+	for _, name := range []string{"users", "iterations", "max-outstanding", "spike-users", "login-users"} {
 		if fl.Changed(name) {
 			if v, _ := fl.GetInt(name); v < 1 {
 				return loadtest.Config{}, fmt.Errorf("--%s: must be at least 1, got %d", name, v)
@@ -314,10 +318,19 @@ Phases (--phase):
 
 Inputs come from the environment of the original suite, and flags override
 them: TMS_URL, X_TMS_TENANT, X_TMS_CLIENT_ID, X_TMS_CLIENT_SECRET,
-TMS_PUBKEY_FINGERPRINT, TMS_PUBKEY_HOST, TMS_PUBKEY_USER, TMS_PUBKEY_USERID,
-TMS_PUBKEY_KEYTYPE, TMS_PARSE_RESPONSE, TMS_VERBOSE. X_TMS_ADMIN_ID and
-X_TMS_ADMIN_SECRET are not needed. Secrets are never printed. With no
-TMS_PUBKEY_FINGERPRINT, getkey first creates a key with createkey and says so.
+X_TMS_ADMIN_ID, X_TMS_ADMIN_SECRET, TMS_PUBKEY_FINGERPRINT, TMS_PUBKEY_HOST,
+TMS_PUBKEY_USER, TMS_PUBKEY_USERID, TMS_PUBKEY_KEYTYPE, TMS_PARSE_RESPONSE,
+TMS_VERBOSE. Secrets are never printed. With no TMS_PUBKEY_FINGERPRINT, getkey
+first creates a key with createkey and says so.
+
+The login scenario signs in as users it creates with the tenant administrator
+credentials (X_TMS_ADMIN_ID, X_TMS_ADMIN_SECRET) and deletes after the run. The
+server accepts each user's TOTP code once per 30-second step, so the users form
+a pool (--login-users) from which no user signs in twice within one step; an
+iteration that finds no user free waits, and the wait is not counted as
+latency. Each login counts as one request; its failures are counted by the
+stage that failed (device-code, code-page, enter-code, sign-in, approve,
+token).
 
 Before any load, a preflight sends each scenario once and stops with a message
 saying what to do when it cannot succeed. While steps run, a stall detector

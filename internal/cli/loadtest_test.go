@@ -165,6 +165,15 @@ func TestLoadtestBadInput(t *testing.T) {
 		{"missing credentials", map[string]string{"X_TMS_CLIENT_SECRET": ""}, []string{"--scenarios", "getclient"},
 			"getclient needs client credentials: set X_TMS_CLIENT_SECRET (--client-secret-file)"},
 		{"argument", nil, []string{"--scenarios", "getkey", "now"}, `tms loadtest takes no arguments, got "now"`},
+		{"zero login users", nil, []string{"--scenarios", "login", "--login-users", "0"}, "--login-users: must be at least 1, got 0"},
+		{"login users without login", nil, []string{"--scenarios", "getkey", "--login-users", "5"},
+			"--login-users: only applies to the login scenario"},
+		{"login without administrator", map[string]string{"X_TMS_ADMIN_SECRET": ""}, []string{"--scenarios", "login"},
+			"login creates the users it signs in with, which needs the tenant administrator's credentials: set X_TMS_ADMIN_SECRET (--admin-secret-file)"},
+		{"bad administrator id", map[string]string{"X_TMS_ADMIN_ID": "~~ad min"}, []string{"--scenarios", "login"},
+			"X_TMS_ADMIN_ID: contains a character that is not visible ASCII"},
+		{"missing administrator secret file", nil, []string{"--scenarios", "login", "--admin-secret-file", "/nonexistent/secret"},
+			"--admin-secret-file: open /nonexistent/secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,6 +230,27 @@ func TestLoadtestExitStatus(t *testing.T) {
 				t.Errorf("stderr does not contain %q:\n%s", tt.want, stderr)
 			}
 		})
+	}
+}
+
+func TestLoadtestLoginOnDevServer(t *testing.T) {
+	_, env := startDevServer(t)
+	code, stdout, stderr := runTMSEnv(t, env, "loadtest", "--scenarios", "login", "--users", "2", "--iterations", "3",
+		"--login-users", "8", "--progress", "off")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"login: created 8 users loadtest-", "set by --login-users", "preflight passed: login 200",
+		"login: deleted the 8 users it created"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "result: PASSED") || !strings.Contains(stdout, "run login 2 users") {
+		t.Errorf("summary:\n%s", stdout)
+	}
+	if strings.Contains(stdout+stderr, env["X_TMS_ADMIN_SECRET"]) {
+		t.Errorf("the output shows the administrator secret")
 	}
 }
 

@@ -131,6 +131,9 @@ type Config struct {
 	// Mix is the weighted mix of the mixed scenario; nil means DefaultMix.
 	Mix  []MixEntry
 	Load Load
+	// LoginUsers is the number of users the login scenario creates and
+	// signs in with; zero sizes the pool from the load.
+	LoginUsers int
 	// Timeout bounds each request.
 	Timeout time.Duration
 	// StallTimeout is how long requests may be outstanding with no response
@@ -229,6 +232,13 @@ func (c Config) Validate(scenarios *Registry) error {
 				bad("--mix", "unknown scenario %q (want %s)", e.Scenario, strings.Join(scenarios.Names(), ", "))
 			}
 		}
+	}
+
+	if c.LoginUsers < 0 || c.LoginUsers > MaxLoginUsers {
+		bad("--login-users", "must be from 1 to %d, got %d", MaxLoginUsers, c.LoginUsers)
+	}
+	if c.LoginUsers != 0 && !c.runs(LoginScenario) {
+		bad("--login-users", "only applies to the %s scenario; add it to --scenarios or --mix", LoginScenario)
 	}
 
 	l := c.Load
@@ -332,6 +342,13 @@ func (c Config) metricsURL() string {
 		return c.Inputs.URL + "/metrics"
 	}
 	return c.MetricsURL
+}
+
+// runs reports whether the run drives the named scenario, on its own or in
+// the mix.
+func (c Config) runs(scenario string) bool {
+	return slices.Contains(c.Scenarios, scenario) || (slices.Contains(c.Scenarios, MixedScenario) &&
+		slices.ContainsFunc(c.mix(), func(e MixEntry) bool { return e.Scenario == scenario }))
 }
 
 // mix returns the configured mix, or the default one.

@@ -25,7 +25,8 @@ func TestInputsFromEnv(t *testing.T) {
 		"X_TMS_TENANT":           "dev",
 		"X_TMS_CLIENT_ID":        "client9",
 		"X_TMS_CLIENT_SECRET":    "s3cr3t",
-		"X_TMS_ADMIN_SECRET":     "not read",
+		"X_TMS_ADMIN_ID":         "~~admin",
+		"X_TMS_ADMIN_SECRET":     "adm1n",
 		"TMS_PUBKEY_FINGERPRINT": "SHA256:abc+/=",
 		"TMS_PUBKEY_HOST":        "login1",
 		"TMS_PUBKEY_USER":        "alice",
@@ -39,7 +40,7 @@ func TestInputsFromEnv(t *testing.T) {
 	}
 	want := Inputs{
 		URL: "https://tms.example.org:3000", Tenant: "dev", ClientID: "client9", ClientSecret: "s3cr3t",
-		Fingerprint: "SHA256:abc+/=", PubkeyHost: "login1", PubkeyUser: "alice", PubkeyUserID: "1001",
+		AdminID: "~~admin", AdminSecret: "adm1n", Fingerprint: "SHA256:abc+/=", PubkeyHost: "login1", PubkeyUser: "alice", PubkeyUserID: "1001",
 		KeyType: "rsa", ClientUser: DefaultClientUser, ParseResponse: true, Verbose: true,
 	}
 	if got != want {
@@ -68,6 +69,8 @@ func TestInputsFromEnvRejectsBadValues(t *testing.T) {
 		{"X_TMS_TENANT", "te st", "X_TMS_TENANT: contains a character that is not visible ASCII"},
 		{"X_TMS_CLIENT_ID", "cli\x01ent", "X_TMS_CLIENT_ID: contains a character"},
 		{"X_TMS_CLIENT_SECRET", "sec ret", "X_TMS_CLIENT_SECRET: contains a character that is not visible ASCII at byte 3"},
+		{"X_TMS_ADMIN_ID", "~~ad min", "X_TMS_ADMIN_ID: contains a character that is not visible ASCII at byte 4"},
+		{"X_TMS_ADMIN_SECRET", "adm\x00n", "X_TMS_ADMIN_SECRET: contains a character that is not visible ASCII at byte 3"},
 		{"TMS_PUBKEY_FINGERPRINT", "MD5:aa:bb", "TMS_PUBKEY_FINGERPRINT: must be an OpenSSH fingerprint"},
 		{"TMS_PUBKEY_FINGERPRINT", "SHA256:a b", "TMS_PUBKEY_FINGERPRINT: must be an OpenSSH fingerprint"},
 		{"TMS_PUBKEY_HOST", "host\n", "TMS_PUBKEY_HOST: contains a control character"},
@@ -84,7 +87,7 @@ func TestInputsFromEnvRejectsBadValues(t *testing.T) {
 			if !errors.As(err, &inputErr) || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want an input error starting %q", err, tt.want)
 			}
-			if tt.name == "X_TMS_CLIENT_SECRET" && strings.Contains(err.Error(), tt.value) {
+			if strings.HasSuffix(tt.name, "_SECRET") && strings.Contains(err.Error(), tt.value) {
 				t.Errorf("error shows the secret: %v", err)
 			}
 		})
@@ -133,9 +136,9 @@ func TestFlagOverridesEnv(t *testing.T) {
 }
 
 func TestSecretNeverFormats(t *testing.T) {
-	in := Inputs{ClientSecret: "s3cr3t"}
+	in := Inputs{ClientSecret: "s3cr3t", AdminSecret: "adm1n"}
 	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-		if out := fmt.Sprintf(format, in); strings.Contains(out, "s3cr3t") {
+		if out := fmt.Sprintf(format, in); strings.Contains(out, "s3cr3t") || strings.Contains(out, "adm1n") {
 			t.Errorf("Sprintf(%q) shows the secret: %s", format, out)
 		}
 	}
@@ -182,6 +185,17 @@ func TestValidate(t *testing.T) {
 		{"insecure and cacert", func(c *Config) { c.TLS = TLSOptions{Insecure: true, CACertFile: "ca.pem"} }, "--insecure: cannot be combined with --cacert"},
 		{"bad metrics URL", func(c *Config) { c.MetricsURL = "localhost:9090" }, "--metrics-url: want an http:// or https:// URL"},
 		{"error rate above 1", func(c *Config) { c.MaxErrorRate = rate(2) }, "--max-error-rate: must be between 0 and 1"},
+		{"valid login users", func(c *Config) { c.Scenarios = []string{"login"}; c.LoginUsers = 5 }, ""},
+		{"login users in a mix", func(c *Config) {
+			c.Scenarios = []string{"mixed"}
+			c.Mix = []MixEntry{{"getkey", 9}, {"login", 1}}
+			c.LoginUsers = 5
+		}, ""},
+		{"login users without login", func(c *Config) { c.LoginUsers = 5 }, "--login-users: only applies to the login scenario"},
+		{"login users in a mix without login", func(c *Config) { c.Scenarios = []string{"mixed"}; c.LoginUsers = 5 },
+			"--login-users: only applies to the login scenario"},
+		{"negative login users", func(c *Config) { c.Scenarios = []string{"login"}; c.LoginUsers = -1 }, "--login-users: must be from 1 to 100000, got -1"},
+		{"too many login users", func(c *Config) { c.Scenarios = []string{"login"}; c.LoginUsers = 100001 }, "--login-users: must be from 1 to 100000"},
 		{"two problems", func(c *Config) { c.Timeout = 0; c.Phase = "x" }, `--phase: unknown phase "x" (want one of run, smoke, ladder, spike, soak, all); --timeout: must be positive`},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,11 @@ type Inputs struct {
 	Tenant       string // X_TMS_TENANT
 	ClientID     string // X_TMS_CLIENT_ID
 	ClientSecret Secret // X_TMS_CLIENT_SECRET
+	// AdminID and AdminSecret are the tenant administrator's credentials
+	// (X_TMS_ADMIN_ID, X_TMS_ADMIN_SECRET), which the login scenario uses
+	// to create and delete its users.
+	AdminID     string
+	AdminSecret Secret
 	// Fingerprint is the key getkey retrieves (TMS_PUBKEY_FINGERPRINT). When
 	// empty, getkey creates a key first.
 	Fingerprint string
@@ -133,6 +138,15 @@ func InputFields() []InputField {
 			Usage: "file holding the client secret sent in X-TMS-CLIENT-SECRET",
 			set: func(in *Inputs, v string) error {
 				return assignIf(checkHeaderValue(v, true), func() { in.ClientSecret = Secret(v) })
+			}},
+		{Env: "X_TMS_ADMIN_ID", Flag: "admin-id", Usage: "tenant administrator id sent in X-TMS-ADMIN-ID (login creates its users with it)",
+			set: func(in *Inputs, v string) error {
+				return assignIf(checkHeaderValue(v, false), func() { in.AdminID = v })
+			}},
+		{Env: "X_TMS_ADMIN_SECRET", Flag: "admin-secret-file", File: true,
+			Usage: "file holding the tenant administrator secret sent in X-TMS-ADMIN-SECRET",
+			set: func(in *Inputs, v string) error {
+				return assignIf(checkHeaderValue(v, true), func() { in.AdminSecret = Secret(v) })
 			}},
 		{Flag: "client-user", Usage: "client user that createkey asks a key for (default " + DefaultClientUser + ")",
 			set: func(in *Inputs, v string) error { return assignIf(checkText(v), func() { in.ClientUser = v }) }},

@@ -74,6 +74,10 @@ type Outcome struct {
 	Body []byte
 	// RetryAfter is the Retry-After header of a kept 503 response.
 	RetryAfter string
+	// Stage names the request of a multi-request iteration that failed
+	// (such as "sign-in" in a login); it is empty for single requests.
+	// Reports count failures by stage and class.
+	Stage string
 }
 
 // Failed reports whether the outcome counts as a failed request.

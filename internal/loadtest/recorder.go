@@ -57,10 +57,35 @@ type tally struct {
 	latency  *hdrhistogram.Histogram
 	statuses [maxStatus]int64
 	classes  [numClasses]int64
+	// staged counts the failures of multi-request iterations by the stage
+	// that failed; nil until the first one.
+	staged   map[stagedClass]int64
 	requests int64
 	failures int64
 	aborted  int64
 	samples  []string
+}
+
+// stagedClass is a failure class at one stage of an iteration.
+type stagedClass struct {
+	stage string
+	class ErrorClass
+}
+
+// String names the failure as reports show it, e.g. "sign-in/http-4xx".
+func (s stagedClass) String() string { return s.stage + "/" + s.class.String() }
+
+// countFailure counts a failed outcome by its class, and by its stage when
+// it has one.
+func (t *tally) countFailure(class ErrorClass, stage string, n int64) {
+	if stage == "" {
+		t.classes[class] += n
+		return
+	}
+	if t.staged == nil {
+		t.staged = make(map[stagedClass]int64)
+	}
+	t.staged[stagedClass{stage: stage, class: class}] += n
 }
 
 func newTally(corrected bool) *tally {
@@ -95,6 +120,9 @@ func (t *tally) merge(from *tally) {
 	for i, n := range from.classes {
 		t.classes[i] += n
 	}
+	for sc, n := range from.staged {
+		t.countFailure(sc.class, sc.stage, n)
+	}
 	t.requests += from.requests
 	t.failures += from.failures
 	t.aborted += from.aborted
@@ -117,6 +145,7 @@ func (t *tally) reset() {
 	}
 	t.statuses = [maxStatus]int64{}
 	t.classes = [numClasses]int64{}
+	clear(t.staged)
 	t.requests, t.failures, t.aborted = 0, 0, 0
 	t.samples = t.samples[:0]
 }
@@ -206,7 +235,7 @@ func (r *recorder) record(shardIndex, part int, service, latency, lag time.Durat
 	}
 	if failed {
 		t.failures++
-		t.classes[o.Class]++
+		t.countFailure(o.Class, o.Stage, 1)
 		// Describing is not free: do it for the first few failures of each
 		// collection interval only.
 		if t.failures <= 4*maxErrorSamples && len(t.samples) < maxErrorSamples {
@@ -227,6 +256,9 @@ func (r *recorder) record(shardIndex, part int, service, latency, lag time.Durat
 // describeFailure is the sample text of a failed request.
 func (r *recorder) describeFailure(o Outcome) string {
 	text := o.Class.String()
+	if o.Stage != "" {
+		text = o.Stage + ": " + text
+	}
 	if o.Status != 0 {
 		text += " " + strconv.Itoa(o.Status)
 		if msg := decodeEnvelope(o.Body).ResultMsg; msg != "" {
@@ -311,6 +343,11 @@ func (t *tally) result(name string, correction Correction, elapsed time.Duration
 	for class, n := range t.classes {
 		if n > 0 {
 			res.Errors[ErrorClass(class).String()] = n
+		}
+	}
+	for sc, n := range t.staged {
+		if n > 0 {
+			res.Errors[sc.String()] = n
 		}
 	}
 	return res

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,29 @@ func TestRecorderCountsAndClamps(t *testing.T) {
 	// Two hours is beyond the histogram; it is kept at the top, not dropped.
 	if res.ServiceTime.Count != 4 || res.ServiceTime.MaxMs < float64(time.Hour/time.Millisecond)*0.99 {
 		t.Errorf("service time = %+v, want 4 samples clamped to one hour", res.ServiceTime)
+	}
+}
+
+func TestRecorderCountsFailuresByStage(t *testing.T) {
+	got := collectOne(t, CorrectionNone, 0, func(r *recorder) {
+		for _, o := range []Outcome{
+			{Status: 200},
+			{Status: 401, Class: Class4xx, Stage: "sign-in", Err: errors.New("The one-time code is not right.")},
+			{Status: 401, Class: Class4xx, Stage: "sign-in", Err: errors.New("The one-time code is not right.")},
+			{Status: 503, Class: Class5xx, Stage: "token"},
+			{Status: 503, Class: Class5xx},
+		} {
+			r.begin()
+			r.record(0, 0, time.Millisecond, 0, 0, o)
+		}
+	})
+	res := got.result("login", CorrectionNone, time.Second)
+	want := map[string]int64{"sign-in/http-4xx": 2, "token/http-5xx": 1, "http-5xx": 1}
+	if !reflect.DeepEqual(res.Errors, want) || res.Failures != 4 {
+		t.Errorf("errors %v, failures %d; want %v and 4", res.Errors, res.Failures, want)
+	}
+	if len(res.ErrorSamples) == 0 || res.ErrorSamples[0] != "sign-in: http-4xx 401: The one-time code is not right." {
+		t.Errorf("error samples = %q, want the stage first", res.ErrorSamples)
 	}
 }
 

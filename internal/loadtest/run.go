@@ -62,16 +62,17 @@ func Run(ctx context.Context, cfg Config, scenarios *Registry, out Output) (*rep
 		con:      con,
 		progress: &progress{mode: out.Progress, every: or(out.ProgressEvery, 5*time.Second), con: con},
 		memory:   newMemoryProbe(cfg.metricsURL(), c.transport, con),
-		redact:   newRedactor(cfg.Inputs.ClientSecret),
+		redact:   newRedactor(cfg.Inputs.ClientSecret, cfg.Inputs.AdminSecret),
 		keepBody: cfg.Inputs.ParseResponse,
 		verbose:  cfg.Inputs.ParseResponse && cfg.Inputs.Verbose,
 	}
-	env := &Env{Inputs: cfg.Inputs, client: c, con: con}
+	env := &Env{Inputs: cfg.Inputs, LoginUsers: cfg.LoginUsers, client: c, con: con}
 	workloads, prepared, err := buildWorkloads(ctx, cfg, scenarios, env)
 	if err != nil {
 		return nil, err
 	}
 	if err := preflight(ctx, cfg.Inputs, cfg.Timeout, prepared, con, e.redact); err != nil {
+		cleanUp(ctx, prepared)
 		return nil, err
 	}
 
@@ -89,6 +90,7 @@ func Run(ctx context.Context, cfg Config, scenarios *Registry, out Output) (*rep
 			break
 		}
 	}
+	cleanUp(ctx, prepared)
 	rep.FinishedAt = time.Now()
 	rep.Notes = con.kept()
 	finish(rep, cfg, len(plans), ctx.Err() != nil)
@@ -103,6 +105,8 @@ func newReport(cfg Config, started time.Time) *report.Report {
 		Tenant:              in.Tenant,
 		ClientID:            in.ClientID,
 		ClientSecretSet:     in.ClientSecret != "",
+		AdminID:             in.AdminID,
+		LoginUsers:          cfg.LoginUsers,
 		ClientUser:          in.ClientUser,
 		PubkeyHost:          in.PubkeyHost,
 		PubkeyUser:          in.PubkeyUser,
@@ -275,9 +279,21 @@ func (e *engine) openWorker(ctx context.Context, rec *recorder, p stepPlan, shar
 }
 
 // issue sends one iteration and records it. scheduled is when the schedule
-// meant to send it, or zero when there is no schedule.
+// meant to send it, or zero when there is no schedule. The wait of a gated
+// action for its turn is not measured: it moves the schedule instead.
 func (e *engine) issue(ctx context.Context, rec *recorder, w *workload, shardIndex, part int, scheduled time.Time) {
 	action := w.parts[part].action
+	if gated, ok := action.(Gated); ok {
+		waitStart := time.Now()
+		iteration, err := gated.Acquire(ctx)
+		if err != nil {
+			return // the step is ending
+		}
+		action = iteration
+		if !scheduled.IsZero() {
+			scheduled = scheduled.Add(time.Since(waitStart))
+		}
+	}
 	rec.begin()
 	start := time.Now()
 	reqCtx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)

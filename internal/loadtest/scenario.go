@@ -35,11 +35,53 @@ type Action interface {
 	Explain(o Outcome) string
 }
 
+// Gated is implemented by actions whose iterations need something the
+// load generator hands out and that may not be free at once, such as the
+// users the login scenario signs in with. The engine calls Acquire before
+// it starts timing an iteration, so the wait counts neither as latency nor
+// as a request in flight.
+type Gated interface {
+	// Acquire waits until an iteration can start and returns the action
+	// that performs exactly that iteration. It fails only when ctx ends.
+	// The engine calls Do on the returned action exactly once.
+	Acquire(ctx context.Context) (Action, error)
+}
+
+// Cleaner is implemented by actions whose preparation left fixtures on the
+// server. Run calls Cleanup once after the last step, or after a failed
+// preflight, with a context that bounds the time it may take.
+type Cleaner interface {
+	Cleanup(ctx context.Context)
+}
+
 // Env is what a scenario's Prepare may use.
 type Env struct {
 	Inputs Inputs
+	// LoginUsers is the size of the login scenario's user pool given by
+	// --login-users; zero means sizing it from Load.
+	LoginUsers int
+	// Load is the most load the planned steps put on the scenario being
+	// prepared, for scenarios that size their fixtures by it.
+	Load   ScenarioLoad
 	client *client
 	con    *console
+}
+
+// ScenarioLoad is the most load any planned step puts on one scenario.
+type ScenarioLoad struct {
+	// Concurrency is the most iterations that can be outstanding at once.
+	Concurrency int
+	// Users is the most users of a closed-model step; zero when every step
+	// is open.
+	Users int
+	// Rate is the most iterations per second that a schedule (the open
+	// model, or throttled users) asks for.
+	Rate float64
+	// Unthrottled reports whether some step runs users without a throttle,
+	// whose rate only the server's speed limits.
+	Unthrottled bool
+	// Iterations is the most iterations of the scenario in one step.
+	Iterations int64
 }
 
 // Note reports something the preparation did, such as a fixture it created.
@@ -52,6 +94,7 @@ func BuiltinScenarios() []Scenario {
 		getClientScenario(),
 		getKeyScenario(),
 		createKeyScenario(),
+		loginScenario(),
 	}
 }
 

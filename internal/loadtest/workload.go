@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 )
 
 // workload is what the users of a step send: one scenario, or a weighted
@@ -29,9 +31,15 @@ func (w *workload) pick(offset, iteration int) int {
 }
 
 // buildWorkloads prepares every scenario of the configuration once and
-// assembles the workloads in --scenarios order.
-func buildWorkloads(ctx context.Context, cfg Config, scenarios *Registry, env *Env) ([]*workload, []namedAction, error) {
+// assembles the workloads in --scenarios order. When a preparation fails,
+// the fixtures of those prepared before it are removed.
+func buildWorkloads(ctx context.Context, cfg Config, scenarios *Registry, env *Env) (_ []*workload, _ []namedAction, err error) {
 	var prepared []namedAction
+	defer func() {
+		if err != nil {
+			cleanUp(ctx, prepared)
+		}
+	}()
 	prepare := func(name string) (int, error) {
 		for i, p := range prepared {
 			if p.name == name {
@@ -42,7 +50,9 @@ func buildWorkloads(ctx context.Context, cfg Config, scenarios *Registry, env *E
 		if s == nil {
 			return 0, &InputError{Err: fmt.Errorf("--scenarios: unknown scenario %q", name)}
 		}
-		action, err := s.Prepare(ctx, env)
+		scenarioEnv := *env
+		scenarioEnv.Load = scenarioLoad(cfg, name)
+		action, err := s.Prepare(ctx, &scenarioEnv)
 		var inputErr *InputError
 		var preflightErr *PreflightError
 		if errors.As(err, &inputErr) || errors.As(err, &preflightErr) {
@@ -79,6 +89,60 @@ func buildWorkloads(ctx context.Context, cfg Config, scenarios *Registry, env *E
 		workloads = append(workloads, w)
 	}
 	return workloads, prepared, nil
+}
+
+// cleanupTimeout bounds the removal of a run's fixtures.
+const cleanupTimeout = time.Minute
+
+// cleanUp removes the fixtures of prepared actions, best effort, within
+// cleanupTimeout even when ctx has ended.
+func cleanUp(ctx context.Context, prepared []namedAction) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	for _, p := range prepared {
+		if c, ok := p.action.(Cleaner); ok {
+			c.Cleanup(ctx)
+		}
+	}
+}
+
+// scenarioLoad is the most load the planned steps put on the named
+// scenario; in a mix, it gets its weight's share.
+func scenarioLoad(cfg Config, name string) ScenarioLoad {
+	share := 0.0
+	for _, w := range cfg.Scenarios {
+		switch w {
+		case name:
+			share = 1
+		case MixedScenario:
+			total, weight := 0, 0
+			for _, e := range cfg.mix() {
+				total += e.Weight
+				if e.Scenario == name {
+					weight = e.Weight
+				}
+			}
+			if total > 0 {
+				share = max(share, float64(weight)/float64(total))
+			}
+		}
+	}
+	var l ScenarioLoad
+	for _, p := range planSteps(cfg, []*workload{{name: name}}) {
+		l.Concurrency = max(l.Concurrency, p.concurrency())
+		l.Iterations = max(l.Iterations, int64(math.Ceil(float64(p.planned())*share)))
+		switch {
+		case p.open:
+			l.Rate = max(l.Rate, p.rate*share)
+		case p.throttle > 0:
+			l.Users = max(l.Users, p.users)
+			l.Rate = max(l.Rate, float64(p.users)*p.throttle*share)
+		default:
+			l.Users = max(l.Users, p.users)
+			l.Unthrottled = true
+		}
+	}
+	return l
 }
 
 // weightedSequence returns part indexes in which part i appears weights[i]

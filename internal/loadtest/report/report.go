@@ -50,6 +50,7 @@ type Config struct {
 	Tenant              string     `json:"tenant"`
 	ClientID            string     `json:"client_id"`
 	ClientSecretSet     bool       `json:"client_secret_set"`
+	AdminID             string     `json:"admin_id,omitempty"`
 	ClientUser          string     `json:"client_user"`
 	PubkeyHost          string     `json:"pubkey_host"`
 	PubkeyUser          string     `json:"pubkey_user"`
@@ -68,6 +69,9 @@ type Config struct {
 	MetricsURL          string     `json:"metrics_url,omitempty"`
 	MaxErrorRate        *float64   `json:"max_error_rate,omitempty"`
 	MaxP99Ms            *float64   `json:"max_p99_ms,omitempty"`
+	// LoginUsers is --login-users; zero means that the login scenario sized
+	// its user pool from the load (the notes say how).
+	LoginUsers int `json:"login_users,omitempty"`
 }
 
 // MixEntry is one weighted scenario of the mixed workload.
