@@ -328,9 +328,9 @@ credentials (X_TMS_ADMIN_ID, X_TMS_ADMIN_SECRET) and deletes after the run. The
 server accepts each user's TOTP code once per 30-second step, so the users form
 a pool (--login-users) from which no user signs in twice within one step; an
 iteration that finds no user free waits, and the wait is not counted as
-latency. Each login counts as one request; its failures are counted by the
-stage that failed (device-code, code-page, enter-code, sign-in, approve,
-token).
+latency. Each login counts as one request, which --timeout bounds as a whole;
+its failures are counted by the stage that failed (device-code, code-page,
+enter-code, sign-in, approve, token).
 
 Before any load, a preflight sends each scenario once and stops with a message
 saying what to do when it cannot succeed. While steps run, a stall detector

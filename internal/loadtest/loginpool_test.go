@@ -142,11 +142,11 @@ func TestDefaultLoginUsers(t *testing.T) {
 		load ScenarioLoad
 		want int
 	}{
-		{"unthrottled users, few iterations", ScenarioLoad{Users: 10, Concurrency: 10, Unthrottled: true, Iterations: 200}, 201},
-		{"unthrottled users, many iterations", ScenarioLoad{Users: 10, Concurrency: 10, Unthrottled: true, Iterations: 100000}, 500},
-		{"throttled users", ScenarioLoad{Users: 10, Concurrency: 10, Rate: 2, Iterations: 100000}, 76},
-		{"open model", ScenarioLoad{Concurrency: 256, Rate: 5, Iterations: 150}, 151},
-		{"one login", ScenarioLoad{Users: 1, Concurrency: 1, Unthrottled: true, Iterations: 1}, 2},
+		{"unthrottled users, few iterations", ScenarioLoad{Users: 10, Unthrottled: true, Iterations: 200}, 201},
+		{"unthrottled users, many iterations", ScenarioLoad{Users: 10, Unthrottled: true, Iterations: 100000}, 500},
+		{"throttled users", ScenarioLoad{Users: 10, Rate: 2, Iterations: 100000}, 76},
+		{"open model", ScenarioLoad{Rate: 5, Iterations: 150}, 151},
+		{"one login", ScenarioLoad{Users: 1, Unthrottled: true, Iterations: 1}, 2},
 	}
 	for _, tt := range tests {
 		if got := defaultLoginUsers(tt.load); got != tt.want {
@@ -162,16 +162,16 @@ func TestScenarioLoad(t *testing.T) {
 		want ScenarioLoad
 	}{
 		{"closed", Config{Phase: PhaseRun, Scenarios: []string{"login"}, Load: Load{Users: 4, Iterations: 5}},
-			ScenarioLoad{Concurrency: 4, Users: 4, Unthrottled: true, Iterations: 20}},
+			ScenarioLoad{Users: 4, Unthrottled: true, Iterations: 20}},
 		{"throttled", Config{Phase: PhaseRun, Scenarios: []string{"login"}, Load: Load{Users: 4, Iterations: 5, Throttle: 0.5}},
-			ScenarioLoad{Concurrency: 4, Users: 4, Rate: 2, Iterations: 20}},
+			ScenarioLoad{Users: 4, Rate: 2, Iterations: 20}},
 		{"open", Config{Phase: PhaseRun, Scenarios: []string{"login"}, Load: Load{Rate: 3, Duration: time.Minute}},
-			ScenarioLoad{Concurrency: defaultMaxOutstanding, Rate: 3, Iterations: 180}},
+			ScenarioLoad{Rate: 3, Iterations: 180}},
 		{"a quarter of a mix", Config{Phase: PhaseRun, Scenarios: []string{"mixed"}, Mix: []MixEntry{{"getkey", 3}, {"login", 1}},
 			Load: Load{Rate: 8, Duration: time.Minute}},
-			ScenarioLoad{Concurrency: defaultMaxOutstanding, Rate: 2, Iterations: 120}},
+			ScenarioLoad{Rate: 2, Iterations: 120}},
 		{"ladder", Config{Phase: PhaseLadder, Scenarios: []string{"login"}, Load: Load{LadderUsers: []int{1, 3, 2}, Iterations: 2}},
-			ScenarioLoad{Concurrency: 3, Users: 3, Unthrottled: true, Iterations: 6}},
+			ScenarioLoad{Users: 3, Unthrottled: true, Iterations: 6}},
 	}
 	for _, tt := range tests {
 		if got := scenarioLoad(tt.cfg, "login"); got != tt.want {

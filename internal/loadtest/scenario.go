@@ -69,8 +69,6 @@ type Env struct {
 
 // ScenarioLoad is the most load any planned step puts on one scenario.
 type ScenarioLoad struct {
-	// Concurrency is the most iterations that can be outstanding at once.
-	Concurrency int
 	// Users is the most users of a closed-model step; zero when every step
 	// is open.
 	Users int

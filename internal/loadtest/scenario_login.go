@@ -35,14 +35,17 @@ const MaxLoginUsers = 100000
 const (
 	loginClientID   = "tms-cli"
 	deviceCodePath  = "/v1/oauth2/device/code"
+	devicePagePath  = "/v1/oauth2/device"
 	tokenPath       = "/v1/oauth2/token"
 	deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
 	// loginDays is the lifetime approved on the consent page: the shortest.
 	loginDays = "1"
 )
 
-// The stages of a login, as failures are counted.
+// The stages of a login, as failures are counted; stageWait is the wait
+// for a free user, which only the preflight counts.
 const (
+	stageWait       = "wait"
 	stageDeviceCode = "device-code"
 	stageCodePage   = "code-page"
 	stageEnterCode  = "enter-code"
@@ -72,9 +75,8 @@ const (
 func loginScenario() Scenario {
 	return Scenario{
 		Name: LoginScenario,
-		Summary: "one device-flow login of tms-cli: POST /v1/oauth2/device/code, the browser pages (enter code, " +
-			"sign in with password and TOTP, approve), POST /v1/oauth2/token; expects tokens. Needs X_TMS_ADMIN_ID and " +
-			"X_TMS_ADMIN_SECRET to create its users (--login-users)",
+		Summary: "one tms login: device code, browser pages (enter code, sign in with password and TOTP, approve), " +
+			"token; expects tokens",
 		Prepare: prepareLogin,
 	}
 }
@@ -115,19 +117,23 @@ func prepareLogin(ctx context.Context, env *Env) (Action, error) {
 		size = defaultLoginUsers(env.Load)
 		sizing = "sized from the load; set --login-users to change it"
 	}
+	base, err := url.Parse(env.client.base)
+	if err != nil {
+		return nil, &InputError{Err: fmt.Errorf("TMS_URL: %w", err)}
+	}
 	a := &loginAction{
-		client: env.client,
-		con:    env.con,
-		inputs: in,
-		admin:  newLoginAdmin(env.client, in),
-		prefix: "loadtest-" + randomHex(4),
-		origin: originOf(env.client.base),
+		client:     env.client,
+		con:        env.con,
+		inputs:     in,
+		admin:      &loginAdmin{client: env.client, inputs: in},
+		prefix:     "loadtest-" + randomHex(4),
+		origin:     originOf(base),
+		devicePage: base.JoinPath(devicePagePath).String(),
 	}
 	form := url.Values{"client_id": {loginClientID}, "tenant": {in.Tenant}}
 	header := http.Header{}
 	header.Set("Content-Type", "application/x-www-form-urlencoded")
 	header.Set("Accept", "application/json")
-	var err error
 	if a.deviceCode, err = env.client.newRequest(http.MethodPost, deviceCodePath, header, []byte(form.Encode()), http.StatusOK, nil); err != nil {
 		return nil, err
 	}
@@ -149,12 +155,15 @@ func prepareLogin(ctx context.Context, env *Env) (Action, error) {
 // loginAction is the prepared login scenario. Its iterations each take a
 // user from the pool; Do on the action itself (the preflight) does too.
 type loginAction struct {
-	client     *client
-	con        *console
-	inputs     Inputs
-	admin      *loginAdmin
-	prefix     string
-	origin     string
+	client *client
+	con    *console
+	inputs Inputs
+	admin  *loginAdmin
+	prefix string
+	origin string
+	// devicePage is where the server's pages are under TMS_URL, opened
+	// when the verification URI it sends names another origin.
+	devicePage string
 	deviceCode *request
 	pool       *userPool
 
@@ -167,7 +176,8 @@ func (a *loginAction) username(i, n int) string {
 	return fmt.Sprintf("%s-%0*d", a.prefix, len(strconv.Itoa(n)), i)
 }
 
-// userRange describes the names of n users, e.g. "loadtest-1a2b3c4d-01 … -40".
+// userRange describes the names of n users, e.g.
+// "loadtest-1a2b3c4d-01 … loadtest-1a2b3c4d-40".
 func (a *loginAction) userRange(n int) string {
 	if n == 1 {
 		return a.username(1, 1)
@@ -188,7 +198,7 @@ func (a *loginAction) Acquire(ctx context.Context) (Action, error) {
 func (a *loginAction) Do(ctx context.Context, keepBody bool) Outcome {
 	it, err := a.Acquire(ctx)
 	if err != nil {
-		return Outcome{Class: classifyError(err), Err: err, Stage: "wait"}
+		return Outcome{Class: classifyError(err), Err: err, Stage: stageWait}
 	}
 	return it.Do(ctx, keepBody)
 }
@@ -273,16 +283,22 @@ func (a *loginAction) login(ctx context.Context, l lease, keepBody bool) Outcome
 			Err: errors.New("the device authorization lacks device_code or user_code")}
 	}
 	verify, err := url.Parse(grant.VerificationURI)
-	if err != nil || verify.Path == "" {
+	if err != nil || !verify.IsAbs() {
 		return Outcome{Status: o.Status, Class: ClassBadResponse, Stage: stageDeviceCode,
 			Err: fmt.Errorf("the device authorization has no usable verification_uri: %q", grant.VerificationURI)}
+	}
+	// The server names its public address; behind a proxy that differs from
+	// TMS_URL, and the load stays on TMS_URL.
+	pageURL := verify.String()
+	if originOf(verify) != a.origin {
+		pageURL = a.devicePage
 	}
 
 	b, err := a.newBrowser()
 	if err != nil {
 		return Outcome{Class: ClassNetwork, Stage: stageCodePage, Err: err}
 	}
-	p, o := b.open(ctx, a.client.base+verify.Path, `name="user_code"`)
+	p, o := b.open(ctx, pageURL, `name="user_code"`)
 	if o.Class != ClassNone {
 		return failed(o, stageCodePage, nil)
 	}
@@ -363,6 +379,8 @@ var (
 
 // page is a device page a browser shows, with its one form.
 type page struct {
+	// url is where the page was read; the form's action is relative to it.
+	url    *url.URL
 	action string
 	csrf   string
 }
@@ -373,7 +391,6 @@ type page struct {
 type browser struct {
 	http      *http.Client
 	origin    string
-	base      string
 	userAgent string
 }
 
@@ -387,13 +404,12 @@ func (a *loginAction) newBrowser() (*browser, error) {
 	origin := a.origin
 	return &browser{
 		http: &http.Client{Transport: a.client.transport, Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 || originOf(req.URL.Scheme+"://"+req.URL.Host) != origin {
+			if len(via) >= 5 || originOf(req.URL) != origin {
 				return http.ErrUseLastResponse
 			}
 			return nil
 		}},
 		origin:    origin,
-		base:      a.client.base,
 		userAgent: a.client.userAgent,
 	}, nil
 }
@@ -411,12 +427,11 @@ func (b *browser) open(ctx context.Context, pageURL, want string) (page, Outcome
 // checks that the page it leads to shows want.
 func (b *browser) submit(ctx context.Context, p page, fields url.Values, want string) (page, Outcome) {
 	fields.Set("csrf", p.csrf)
-	target, err := url.Parse(p.action)
+	target, err := p.url.Parse(p.action)
 	if err != nil {
 		return page{}, Outcome{Class: ClassBadResponse, Err: fmt.Errorf("the page's form posts to %q: %w", p.action, err)}
 	}
-	base, _ := url.Parse(b.base) // checked when the load client was made
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.ResolveReference(target).String(), strings.NewReader(fields.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(fields.Encode()))
 	if err != nil {
 		return page{}, Outcome{Class: ClassNetwork, Err: fmt.Errorf("build the form post to %s: %w", p.action, err)}
 	}
@@ -463,7 +478,7 @@ func (b *browser) do(req *http.Request, want string) (page, Outcome) {
 		}
 		return page{}, o
 	}
-	var p page
+	p := page{url: resp.Request.URL}
 	if m := formActionPattern.FindStringSubmatch(text); m != nil {
 		p.action = html.UnescapeString(m[1])
 	}
@@ -475,11 +490,7 @@ func (b *browser) do(req *http.Request, want string) (page, Outcome) {
 
 // originOf returns the scheme and host of a URL, as browsers send it in
 // the Origin header.
-func originOf(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
+func originOf(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
 }
 
@@ -504,8 +515,6 @@ type loginAdmin struct {
 	client *client
 	inputs Inputs
 }
-
-func newLoginAdmin(c *client, in Inputs) *loginAdmin { return &loginAdmin{client: c, inputs: in} }
 
 // send makes one administration request, again when the server answers
 // that it is busy, and returns the last outcome with its body.

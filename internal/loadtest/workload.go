@@ -129,7 +129,6 @@ func scenarioLoad(cfg Config, name string) ScenarioLoad {
 	}
 	var l ScenarioLoad
 	for _, p := range planSteps(cfg, []*workload{{name: name}}) {
-		l.Concurrency = max(l.Concurrency, p.concurrency())
 		l.Iterations = max(l.Iterations, int64(math.Ceil(float64(p.planned())*share)))
 		switch {
 		case p.open:
