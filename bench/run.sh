@@ -9,8 +9,9 @@
 # "tms loadtest", at 100 users each: getversion (the baseline), getclient,
 # getkey, createkey (ed25519) and mixed getkey=90,createkey=10; then createkey
 # with 10 users throttled to 250 requests/s each for 20,000 iterations (the
-# scenario that froze tms_server 0.3.0); then a ladder of getkey. Each step at
-# 100 users is sized by a short calibration run to last about BENCH_SECONDS.
+# scenario that froze tms_server 0.3.0); then a ladder of getkey; then 10 users
+# making 20 device-flow logins each (login). Each step at 100 users is sized
+# by a short calibration run to last about BENCH_SECONDS.
 # It repeats the set on PostgreSQL when scripts/pgtest.sh can start a
 # throw-away cluster, which it stops afterwards.
 #
@@ -34,6 +35,8 @@ readonly calibration_iterations=100
 readonly freeze_users=10
 readonly freeze_throttle=250
 readonly freeze_iterations_full=20000
+readonly login_users=10
+readonly login_iterations_full=20
 readonly full_seconds=60
 readonly ready_timeout=60  # seconds for a server to answer /readyz
 readonly stop_timeout=40   # seconds for a server to finish shutting down
@@ -54,10 +57,14 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1 || seconds > 3600)); then
 	exit 2
 fi
 # The throttled createkey scenario is defined by its iteration count, not by
-# a duration; a smoke run shortens it in proportion.
+# a duration; a smoke run shortens it in proportion. So is the login step,
+# down to 2 logins per user.
 freeze_iterations=$freeze_iterations_full
+login_iterations=$login_iterations_full
 if ((seconds < full_seconds)); then
 	freeze_iterations=$((freeze_iterations_full * seconds / full_seconds))
+	login_iterations=$((login_iterations_full * seconds / full_seconds))
+	((login_iterations >= 2)) || login_iterations=2
 fi
 
 for var in $(compgen -e); do
@@ -259,6 +266,8 @@ run_set() {
 			$((seconds * 10 + 300)) \
 			--scenarios getkey --phase ladder --ladder-users "$ladder_users" --iterations "$calibrated_iterations"
 	fi
+	step "$dir" 08-login "device-flow login, $login_users users × $login_iterations iterations" 300 \
+		--scenarios login --users "$login_users" --iterations "$login_iterations"
 }
 
 # postgres_name prints the name and version of the PostgreSQL that

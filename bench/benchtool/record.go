@@ -212,6 +212,9 @@ func renderRecord(w io.Writer, opts recordOptions, m machine, runs []backendRun)
 		"a short calibration run at the same users measured the throughput that set the iterations per user, "+
 		"so that the step lasts about %g s. The ladder keeps the iterations per user constant across its steps, "+
 		"sized so the whole ladder lasts about as long. ", opts.seconds)
+	ew.printf("The login step runs a fixed number of whole device-flow logins (code, sign-in with password and TOTP, " +
+		"approval, token), each counted as one request, with users that tms loadtest creates first; its latency " +
+		"leaves out any wait for a user who has not yet signed in during the current 30-second TOTP step. ")
 	ew.printf("The throttled createkey step is the scenario that froze tms_server 0.3.0; " +
 		"its latency is measured from each request's scheduled start (corrected for coordinated omission). " +
 		"Latencies are in milliseconds unless marked s; errors are failed requests; stalls are stretches " +
