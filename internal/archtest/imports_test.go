@@ -33,6 +33,7 @@ var forbidden = []struct {
 	{"config", []string{""}},
 	{"metrics", []string{""}},
 	{"migrations", []string{""}},
+	{"totp", []string{""}},
 }
 
 func TestImportDirection(t *testing.T) {
