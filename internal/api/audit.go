@@ -15,9 +15,9 @@ import (
 
 // auditTypes maps the route patterns whose requests are recorded in the
 // audit log to the event type they make. Every other request that changes
-// something (any method but GET and HEAD) is recorded too, with type
-// "request" and its route in the detail, and every 401 is recorded as
-// audit.TypeAuthFailure.
+// something (any method but GET and HEAD) is recorded too, as
+// audit.TypeRequest with its route in the detail, and every 401 is
+// recorded as audit.TypeAuthFailure.
 var auditTypes = map[string]string{
 	"POST /v1/tms/pubkeys/creds":          audit.TypeKeyCreate,
 	"POST /v1/tms/pubkeys/creds/retrieve": audit.TypeKeyRetrieve,
@@ -155,7 +155,7 @@ func (a *API) recordAudit(r *http.Request, info *requestInfo, w *statusWriter, s
 		typ = f.Type
 	case listed:
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		typ = "request"
+		typ = audit.TypeRequest
 		f.AddDetail("route=%s", info.route)
 	default:
 		return
@@ -200,8 +200,8 @@ func (a *API) recordAudit(r *http.Request, info *requestInfo, w *statusWriter, s
 	})
 }
 
-// auditListLimit is the default and the largest number of events one
-// listing returns.
+// auditListDefault and auditListMax are the default and the largest
+// number of events one listing returns.
 const (
 	auditListDefault = 100
 	auditListMax     = 1000

@@ -16,6 +16,9 @@ import (
 // others are recorded by the code that sees the event.
 const (
 	TypeAuthFailure = "auth.failure" // a request with missing or wrong credentials (401)
+	// TypeRequest is a change made through a route that has no type of its
+	// own; the detail names the route.
+	TypeRequest = "request"
 
 	TypeKeyCreate   = "key.create"   // key pair issued to a client or a user
 	TypeKeyRetrieve = "key.retrieve" // key looked up for sshd: accepted or refused
