@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -29,11 +30,11 @@ func (r *storeRef) PruneAudit(ctx context.Context, before time.Time) (int64, err
 
 // newAuditStack starts a stack that records audit events, written within
 // milliseconds. The recorder is closed before the store.
-func newAuditStack(t *testing.T, b backend) (*stack, *audit.Recorder) {
+func newAuditStack(t *testing.T, b backend, extra ...func(*http.ServeMux)) (*stack, *audit.Recorder) {
 	t.Helper()
 	ref := &storeRef{}
 	rec := audit.New(ref, audit.Options{FlushInterval: 5 * time.Millisecond})
-	s := newStack(t, b, stackOptions{API: api.Options{Audit: rec}})
+	s := newStack(t, b, stackOptions{API: api.Options{Audit: rec, Extra: extra}})
 	ref.st.Store(&s.Store)
 	t.Cleanup(func() {
 		if err := rec.Close(context.Background()); err != nil {
@@ -309,4 +310,21 @@ func TestAuditDisabledRecordsNothing(t *testing.T) {
 	if got := s.auditList(t, s.admin("test"), ""); len(got) != 0 {
 		t.Fatalf("without a recorder: %d events", len(got))
 	}
+}
+
+func TestAuditRecordsChangesOfUnlistedRoutes(t *testing.T) {
+	s, rec := newAuditStack(t, backends[0], func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /v1/tms/other/{client_id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+		mux.HandleFunc("GET /v1/tms/other", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	})
+	s.call(t, "GET", "/v1/tms/other", s.admin("test"), nil).want(t, 204)
+	s.call(t, "POST", "/v1/tms/other/c7", s.admin("test"), nil).want(t, 204)
+	waitWritten(t, rec, 1)
+	// The handler did not read the credentials, so the event has no tenant.
+	events := s.auditList(t, s.admin("default"), "no_tenant=true")
+	if len(events) != 1 {
+		t.Fatalf("got %d events, want only the change: %v", len(events), events)
+	}
+	wantEvent(t, events[0], map[string]string{"type": "request", "outcome": "success", "client_id": "c7", "actor": "",
+		"detail": "route=POST /v1/tms/other/{client_id}"})
 }

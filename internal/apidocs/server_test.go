@@ -712,6 +712,9 @@ func checkAuditLog(t *testing.T, srv *runningServer, secrets map[string]string) 
 		}
 	}
 	for _, e := range events {
+		if e.Type == "request" {
+			t.Errorf("a change has no audit type of its own (add its route to auditTypes in internal/api/audit.go): %+v", e)
+		}
 		if e.Type == "user.login" && e.Outcome == "success" && (e.User == "" || e.Tenant != "test" || e.ClientID != "tms-cli") {
 			t.Errorf("sign-in event without its user, tenant or client: %+v", e)
 		}
