@@ -61,3 +61,27 @@ func Load(d Dialect) ([]Migration, error) {
 	}
 	return out, nil
 }
+
+// Pending returns the migrations of all whose versions are not in applied,
+// in version order. A version in applied that all does not know means the
+// database was migrated by a newer tms, which this one must not touch.
+func Pending(all []Migration, applied []int) ([]Migration, error) {
+	known := make(map[int]bool, len(all))
+	for _, m := range all {
+		known[m.Version] = true
+	}
+	done := make(map[int]bool, len(applied))
+	for _, v := range applied {
+		if !known[v] {
+			return nil, fmt.Errorf("the database has schema migration %d, which this tms does not know: upgrade tms", v)
+		}
+		done[v] = true
+	}
+	var out []Migration
+	for _, m := range all {
+		if !done[m.Version] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

@@ -49,9 +49,8 @@ func (db *DB) migrate(ctx context.Context, all []migrations.Migration) error {
 	}
 }
 
-// applyNextMigration applies the first migration newer than the database's
-// schema version in one transaction and returns it, or returns nil when the
-// schema is current.
+// applyNextMigration applies the first migration the database lacks in one
+// transaction and returns it, or returns nil when the schema is current.
 func applyNextMigration(ctx context.Context, conn *pgx.Conn, all []migrations.Migration) (*migrations.Migration, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -73,18 +72,21 @@ func applyNextMigration(ctx context.Context, conn *pgx.Conn, all []migrations.Mi
 		applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("create tms_schema_migrations: %w", err)
 	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM tms_schema_migrations`).Scan(&current); err != nil {
-		return nil, fmt.Errorf("read schema version: %w", err)
+	var applied []int
+	rows, err := tx.Query(ctx, `SELECT version FROM tms_schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
 	}
-	if latest := all[len(all)-1].Version; current > latest {
-		return nil, fmt.Errorf("database schema version %d is newer than this tms (%d): upgrade tms", current, latest)
+	applied, err = pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
 	}
-	for i := range all {
-		m := &all[i]
-		if m.Version <= current {
-			continue
-		}
+	pending, err := migrations.Pending(all, applied)
+	if err != nil {
+		return nil, err
+	}
+	if len(pending) > 0 {
+		m := &pending[0]
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return nil, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}

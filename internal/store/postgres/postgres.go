@@ -90,10 +90,8 @@ type DB struct {
 	// deadline: a wait for a connection plus up to three statement timeouts
 	// (a transaction that is retried once after a deadlock).
 	callTimeout time.Duration
-	// schemaVersion is the newest migration this binary knows.
-	schemaVersion int
-	cache         *readCache
-	feed          *changeFeed
+	cache       *readCache
+	feed        *changeFeed
 }
 
 var _ store.Store = (*DB)(nil)
@@ -149,10 +147,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	db := &DB{
-		opts:          opts,
-		pool:          pool,
-		callTimeout:   opts.AcquireTimeout + 3*opts.StatementTimeout,
-		schemaVersion: all[len(all)-1].Version,
+		opts:        opts,
+		pool:        pool,
+		callTimeout: opts.AcquireTimeout + 3*opts.StatementTimeout,
 	}
 	if err := db.migrate(ctx, all); err != nil {
 		pool.Close()
@@ -174,14 +171,28 @@ func (db *DB) Close() error {
 // Ping checks that the database answers and that every migration this
 // binary knows is applied.
 func (db *DB) Ping(ctx context.Context) error {
-	var version int
-	err := db.queryOne(ctx, "ping", `SELECT COALESCE(MAX(version), 0) FROM tms_schema_migrations`,
-		func(r scanner) error { return r.Scan(&version) })
+	all, err := migrations.Load(migrations.Postgres)
 	if err != nil {
 		return err
 	}
-	if version != db.schemaVersion {
-		return fmt.Errorf("ping: database schema version %d, want %d", version, db.schemaVersion)
+	var applied []int
+	err = db.queryAll(ctx, "ping", `SELECT version FROM tms_schema_migrations ORDER BY version`, func(r scanner) error {
+		var v int
+		if err := r.Scan(&v); err != nil {
+			return err
+		}
+		applied = append(applied, v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	pending, err := migrations.Pending(all, applied)
+	if err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("ping: schema migration %d is not applied", pending[0].Version)
 	}
 	return nil
 }

@@ -68,10 +68,10 @@ func nextWord(s string) (word, rest string) {
 }
 
 // uncachedTable reports whether table belongs to the sign-in and device
-// flow. The cached key lookups and credential checks read none of these
+// flow or the audit log. The cached key lookups and credential checks read none of these
 // tables, and deleting their rows cascades to none of the tables those read.
 func uncachedTable(table string) bool {
-	for _, t := range [...]string{"users", "oauth_clients", "device_authorizations", "oauth_tokens"} {
+	for _, t := range [...]string{"users", "oauth_clients", "device_authorizations", "oauth_tokens", "audit_events"} {
 		if strings.EqualFold(table, t) {
 			return true
 		}

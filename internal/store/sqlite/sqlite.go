@@ -75,8 +75,11 @@ type DB struct {
 	writeD *sql.DB
 	w      *writer
 	ckpt   *checkpointer
-	lock   *os.File
-	cache  *readCache
+
+	closeOnce sync.Once
+	closeErr  error
+	lock      *os.File
+	cache     *readCache
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -178,7 +181,13 @@ func dsn(path string, busy time.Duration, readOnly, writer bool) string {
 }
 
 // Close waits for queued writes, stops the writer and closes the database.
+// Calling it again returns the first call's result.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { db.closeErr = db.close() })
+	return db.closeErr
+}
+
+func (db *DB) close() error {
 	db.cache.gen.SetEnabled(false)
 	werr := db.w.close()
 	db.mu.Lock()
@@ -197,20 +206,22 @@ func (db *DB) Close() error {
 
 // Ping checks that the database answers and that every migration is applied.
 func (db *DB) Ping(ctx context.Context) error {
-	want, err := migrations.Load(migrations.SQLite)
+	all, err := migrations.Load(migrations.SQLite)
 	if err != nil {
 		return err
 	}
-	var version int
-	row, err := db.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM tms_schema_migrations`)
+	ctx, cancel := context.WithTimeout(ctx, db.opts.QueryTimeout)
+	defer cancel()
+	applied, err := appliedVersions(ctx, db.read)
 	if err != nil {
-		return err
-	}
-	if err := row.Scan(&version); err != nil {
 		return mapErr("ping", err)
 	}
-	if latest := want[len(want)-1].Version; version != latest {
-		return fmt.Errorf("ping: schema version %d, want %d", version, latest)
+	pending, err := migrations.Pending(all, applied)
+	if err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("ping: schema migration %d is not applied", pending[0].Version)
 	}
 	return nil
 }
@@ -370,22 +381,40 @@ func migrate(ctx context.Context, conn *sql.Conn) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
-	var current int
-	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM tms_schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	applied, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return err
 	}
-	if latest := all[len(all)-1].Version; current > latest {
-		return fmt.Errorf("database schema version %d is newer than this tms (%d): upgrade tms", current, latest)
+	pending, err := migrations.Pending(all, applied)
+	if err != nil {
+		return err
 	}
-	for _, m := range all {
-		if m.Version <= current {
-			continue
-		}
+	for _, m := range pending {
 		if err := applyMigration(ctx, conn, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appliedVersions lists the migrations recorded in the database.
+func appliedVersions(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version FROM tms_schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema versions: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read schema versions: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func applyMigration(ctx context.Context, conn *sql.Conn, m migrations.Migration) error {
