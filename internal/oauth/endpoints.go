@@ -180,6 +180,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return
 	}
+	h.metrics.DeviceFlow("started")
 	verify := h.base(r) + DevicePath
 	writeOAuthJSON(w, http.StatusOK, struct {
 		DeviceCode              string `json:"device_code"`
@@ -232,12 +233,30 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 			Description: fmt.Sprintf("grant_type: %q is not supported; use %s or %s", gt, grantDeviceCode, grantRefreshToken)}
 	}
 	noteTokenRequest(r, form.Get("grant_type"), err)
+	h.metrics.DeviceFlow(tokenEvent(form.Get("grant_type"), err))
 	if err != nil {
 		h.fail(w, r, err, basic)
 		return
 	}
 	writeOAuthJSON(w, http.StatusOK, tokenResponse{AccessToken: grant.AccessToken, TokenType: "Bearer",
 		ExpiresIn: int64(grant.ExpiresIn.Seconds()), RefreshToken: grant.RefreshToken, Scope: grant.Scope})
+}
+
+// tokenEvent names the outcome of a token request for the device-flow
+// metric: "redeemed" or "refreshed" on success, else the OAuth error code
+// (authorization_pending, slow_down, access_denied, expired_token, ...).
+func tokenEvent(grantType string, err error) string {
+	if err == nil {
+		if grantType == grantRefreshToken {
+			return "refreshed"
+		}
+		return "redeemed"
+	}
+	var oe *tms.OAuthError
+	if errors.As(err, &oe) {
+		return oe.Code
+	}
+	return tms.OAuthServerError
 }
 
 // revoke serves token revocation (RFC 7009): the token and every token of

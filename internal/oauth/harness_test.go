@@ -20,6 +20,7 @@ import (
 
 	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/keys"
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
@@ -93,6 +94,7 @@ type testServer struct {
 	user    tms.DevUser
 	admin   tms.AdminSecret
 	limiter *fakeClock
+	metrics *metrics.Metrics
 }
 
 func startServer(t *testing.T, b backend, o serverOptions) *testServer {
@@ -115,7 +117,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{svc: svc, st: st, limiter: &fakeClock{now: time.Now()}}
+	ts := &testServer{svc: svc, st: st, limiter: &fakeClock{now: time.Now()}, metrics: metrics.New()}
 	for _, s := range secrets {
 		if s.Tenant == tms.TestTenant {
 			ts.admin = s
@@ -124,7 +126,8 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	if ts.user, err = svc.EnsureDevUser(ctx, "", ""); err != nil {
 		t.Fatal(err)
 	}
-	h := oauth.New(oauth.Options{Service: svc, AttemptsPerMinute: o.attempts, AttemptsPerMinuteTotal: o.attemptsTotal, Now: ts.limiter.Now})
+	h := oauth.New(oauth.Options{Service: svc, AttemptsPerMinute: o.attempts, AttemptsPerMinuteTotal: o.attemptsTotal, Now: ts.limiter.Now,
+		Metrics: ts.metrics})
 	a := api.New(api.Options{Service: svc, Extra: []func(*http.ServeMux){h.Register}})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)

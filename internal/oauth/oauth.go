@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
@@ -50,6 +51,9 @@ type Options struct {
 	// Now returns the current time for the rate limits and the dates the
 	// pages show; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts device-flow events and rate-limit refusals; nil
+	// counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Handler serves the OAuth endpoints and the browser pages.
@@ -61,6 +65,7 @@ type Handler struct {
 	pages   *pages
 	retry   time.Duration
 	now     func() time.Time
+	metrics *metrics.Metrics
 }
 
 // New returns a Handler.
@@ -88,6 +93,7 @@ func New(opts Options) *Handler {
 		pages:   mustParsePages(),
 		retry:   opts.RetryAfter,
 		now:     opts.Now,
+		metrics: opts.Metrics,
 	}
 }
 

@@ -99,6 +99,7 @@ func (h *Handler) limited(w http.ResponseWriter, r *http.Request) bool {
 	if wait <= 0 {
 		return false
 	}
+	h.metrics.Rejected("rate_limit")
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	h.result(w, r, http.StatusTooManyRequests, "Too many attempts", "error",
 		"Too many wrong codes or sign-ins were tried. Wait a minute, then try again.", false)
@@ -332,6 +333,13 @@ func (h *Handler) submitConsent(w http.ResponseWriter, r *http.Request) {
 	view, err := h.svc.DecideDevice(r.Context(), tms.Decision{UserCode: typed, SessionHash: s.hash(), Approve: approve,
 		Days: r.PostFormValue("days")})
 	noteDecision(r, approve, view)
+	if err == nil {
+		if view.State == store.DeviceDenied {
+			h.metrics.DeviceFlow("denied")
+		} else {
+			h.metrics.DeviceFlow("approved")
+		}
+	}
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) { h.showConsent(w, r, s, typed, status, msg, 0) })
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -113,7 +114,21 @@ func TestFormWalk(t *testing.T) {
 			if err != nil || !u.TOTPConfirmed || u.TOTPSecret != secret {
 				t.Fatalf("alice after enrolment: %+v %v", u, err)
 			}
+			wantMetrics(t, srv, `tms_device_flow_total{event="started"} 1`, `tms_device_flow_total{event="approved"} 1`,
+				`tms_device_flow_total{event="authorization_pending"} 1`, `tms_device_flow_total{event="redeemed"} 1`)
 		})
+	}
+}
+
+// wantMetrics checks that the server's metrics exposition has every line.
+func wantMetrics(t *testing.T, srv *testServer, lines ...string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	srv.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, l := range lines {
+		if !strings.Contains(rec.Body.String(), l) {
+			t.Errorf("metrics lack %q", l)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/tmsproject/tms/internal/config"
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -23,7 +24,7 @@ func oauthOptions(c config.OAuth) tms.OAuthOptions {
 
 // newOAuthHandler returns the device flow endpoints and pages, which name
 // the server by baseURL in the verification URI.
-func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, baseURL string) *oauth.Handler {
+func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, baseURL string, m *metrics.Metrics) *oauth.Handler {
 	return oauth.New(oauth.Options{
 		Service:                svc,
 		Logger:                 logger,
@@ -31,5 +32,6 @@ func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, b
 		AttemptsPerMinute:      cfg.OAuth.UserCodeAttemptsPerMinute,
 		AttemptsPerMinuteTotal: cfg.OAuth.UserCodeAttemptsPerMinuteTotal,
 		RetryAfter:             cfg.Limits.RetryAfter.Duration,
+		Metrics:                m,
 	})
 }

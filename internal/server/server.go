@@ -175,9 +175,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	var m *metrics.Metrics
-	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL).Register, apidocs.Register}
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
+	}
+	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m).Register, apidocs.Register}
+	if cfg.Metrics.Enabled {
 		registerCollectors(m, st, gen)
 		if cfg.Metrics.Listen != "" {
 			if err := serveMetrics(ctx, cfg.Metrics.Listen, m, st, logger); err != nil {
