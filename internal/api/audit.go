@@ -217,6 +217,7 @@ type auditElement struct {
 	Outcome     string `json:"outcome"`
 	Fingerprint string `json:"public_key_fingerprint"`
 	RemoteAddr  string `json:"remote_addr"`
+	Repeats     int    `json:"repeats"`
 	RequestID   string `json:"request_id"`
 	Tenant      string `json:"tenant"`
 	Time        Time   `json:"time"`
@@ -243,7 +244,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 	out := make([]auditElement, len(events))
 	for i, e := range events {
 		out[i] = auditElement{e.Actor, e.ClientID, e.Detail, e.Host, e.HostAccount, e.ID, e.Outcome, e.Fingerprint,
-			e.RemoteAddr, e.RequestID, e.Tenant, Time(e.Time), e.Type, e.User}
+			e.RemoteAddr, max(e.Repeats, 1), e.RequestID, e.Tenant, Time(e.Time), e.Type, e.User}
 	}
 	var next int64
 	if len(out) == q.Limit {

@@ -67,7 +67,7 @@ func (s *stack) auditList(t *testing.T, h hdr, q string) []map[string]any {
 	}
 	for _, e := range events {
 		wantFields(t, e, map[string]string{"id": "i", "time": "t", "tenant": "s", "type": "s", "outcome": "s", "actor": "s",
-			"request_id": "s", "remote_addr": "s", "user": "s", "host": "s", "host_account": "s", "client_id": "s",
+			"request_id": "s", "remote_addr": "s", "repeats": "i", "user": "s", "host": "s", "host_account": "s", "client_id": "s",
 			"public_key_fingerprint": "s", "detail": "s"})
 	}
 	return events

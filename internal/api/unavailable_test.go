@@ -329,7 +329,7 @@ func TestSQLiteClosedStore(t *testing.T) {
 // afterwards, and later requests get 503.
 func TestSQLiteCloseDuringWrites(t *testing.T) {
 	const n = 2
-	s := newStack(t, backends[0], stackOptions{SQLite: sqlite.Options{BusyTimeout: time.Minute}, API: api.Options{RequestTimeout: time.Minute}})
+	s := newStack(t, backends[0], stackOptions{SQLite: sqlite.Options{BusyTimeout: time.Minute, MaxBatch: 1}, API: api.Options{RequestTimeout: time.Minute}})
 	db := s.Store.(*sqlite.DB)
 	unlock := lockDatabase(t, s)
 	replies := make(chan reply, n)
@@ -343,7 +343,8 @@ func TestSQLiteCloseDuringWrites(t *testing.T) {
 			replies <- r
 		}()
 	}
-	// The writer is stuck on the first write, so the second stays queued.
+	// The writer is stuck on the first write, so the second stays queued
+	// (batches of one: otherwise both may be taken into the stuck batch).
 	waitFor(t, 10*time.Second, "a write is queued", func() bool { return db.WriterStats().Queued >= 1 })
 	closed := make(chan error, 1)
 	go func() {

@@ -170,9 +170,16 @@ func (r *Recorder) warn(msg string, args ...any) {
 
 // write is the writer goroutine: it collects events into batches and
 // writes a batch when it is full or FlushInterval after its first event.
+// Within a batch, repeated key lookups and authentication failures that
+// differ only in time and request id become one event with a count.
 func (r *Recorder) write() {
 	defer close(r.done)
 	batch := make([]store.AuditEvent, 0, r.opts.BatchSize)
+	folded := make(map[foldKey]int) // index in batch
+	reset := func() {
+		batch = batch[:0]
+		clear(folded)
+	}
 	flush := time.NewTimer(r.opts.FlushInterval)
 	flush.Stop()
 	for {
@@ -185,17 +192,41 @@ func (r *Recorder) write() {
 			if len(batch) == 0 {
 				flush.Reset(r.opts.FlushInterval)
 			}
+			e.Repeats = max(e.Repeats, 1)
+			if foldable(e.Type) {
+				k := keyOf(e)
+				if i, ok := folded[k]; ok {
+					batch[i].Repeats += e.Repeats
+					continue
+				}
+				folded[k] = len(batch)
+			}
 			batch = append(batch, e)
 			if len(batch) >= r.opts.BatchSize {
 				flush.Stop()
 				r.flush(batch)
-				batch = batch[:0]
+				reset()
 			}
 		case <-flush.C:
 			r.flush(batch)
-			batch = batch[:0]
+			reset()
 		}
 	}
+}
+
+// foldable reports whether events of type t may be folded: the frequent
+// ones that a busy login host or a misconfigured client repeats.
+func foldable(t string) bool {
+	return t == TypeKeyRetrieve || t == TypeAuthFailure
+}
+
+// foldKey is everything about an event except its time and request id.
+type foldKey struct {
+	tenant, typ, outcome, actor, remote, user, host, account, client, fingerprint, detail string
+}
+
+func keyOf(e store.AuditEvent) foldKey {
+	return foldKey{e.Tenant, e.Type, e.Outcome, e.Actor, e.RemoteAddr, e.User, e.Host, e.HostAccount, e.ClientID, e.Fingerprint, e.Detail}
 }
 
 // flush appends batch to the store, retrying twice when the store is
@@ -221,13 +252,17 @@ func (r *Recorder) flush(batch []store.AuditEvent) {
 			break
 		}
 	}
+	events := uint64(0)
+	for _, e := range batch {
+		events += uint64(e.Repeats)
+	}
 	if err != nil {
 		r.flushErr = err
-		r.droppedWrite.Add(uint64(len(batch)))
+		r.droppedWrite.Add(events)
 		r.warn("audit events dropped: cannot write them", "events", len(batch), "err", err)
 		return
 	}
-	r.written.Add(uint64(len(batch)))
+	r.written.Add(events)
 }
 
 // prune deletes events past their retention now and then every
@@ -285,7 +320,8 @@ func (r *Recorder) Close(ctx context.Context) error {
 
 // Stats describe what a Recorder has done.
 type Stats struct {
-	// Written counts events appended to the store.
+	// Written counts events appended to the store; a folded entry counts
+	// as the events it stands for.
 	Written uint64
 	// DroppedFull counts events dropped because the buffer was full or the
 	// recorder closed.

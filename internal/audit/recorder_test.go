@@ -359,3 +359,44 @@ func TestOutcomeOf(t *testing.T) {
 		}
 	}
 }
+
+func TestRecorderFoldsRepeatedLookups(t *testing.T) {
+	st := &countingStore{DB: openStore(t)}
+	rec := audit.New(st, audit.Options{BatchSize: 100, FlushInterval: time.Hour})
+	lookup := store.AuditEvent{Tenant: "t1", Type: audit.TypeKeyRetrieve, Outcome: audit.OutcomeSuccess,
+		RemoteAddr: "192.0.2.1:1", Host: "h", HostAccount: "a", Fingerprint: "SHA256:x"}
+	for i := range 500 {
+		e := lookup
+		e.RequestID = fmt.Sprint("r", i)
+		rec.Record(e)
+	}
+	other := lookup
+	other.Outcome, other.Detail = audit.OutcomeRefused, "key expired"
+	rec.Record(other)
+	for range 3 {
+		rec.Record(store.AuditEvent{Tenant: "t1", Type: audit.TypeKeyCreate, Outcome: audit.OutcomeSuccess, Fingerprint: "SHA256:y"})
+	}
+	if err := rec.Close(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	events := stored(t, st.DB)
+	// Oldest last: the folded lookups, the refusal, three key creations.
+	if len(events) != 5 {
+		t.Fatalf("%d entries stored, want 5: %+v", len(events), events)
+	}
+	folded := events[4]
+	if folded.Repeats != 500 || folded.RequestID != "r0" || folded.Outcome != audit.OutcomeSuccess {
+		t.Fatalf("folded lookups: %+v", folded)
+	}
+	if events[3].Repeats != 1 || events[3].Outcome != audit.OutcomeRefused {
+		t.Fatalf("a different outcome was folded in: %+v", events[3])
+	}
+	for _, e := range events[:3] {
+		if e.Type != audit.TypeKeyCreate || e.Repeats != 1 {
+			t.Fatalf("key creations must not be folded: %+v", e)
+		}
+	}
+	if s := rec.Stats(); s.Written != 504 {
+		t.Fatalf("written: %d events, want 504", s.Written)
+	}
+}

@@ -115,10 +115,10 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 
 // showAudit prints events as a table, one per row.
 func showAudit(o *output, list client.AuditList) {
-	o.row("ID", "TIME", "TYPE", "OUTCOME", "ACTOR", "FROM", "SUBJECT", "DETAIL")
+	o.row("ID", "TIME", "TYPE", "OUTCOME", "TIMES", "ACTOR", "FROM", "SUBJECT", "DETAIL")
 	for _, e := range list.Events {
-		o.row(strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339), e.Type, e.Outcome, dash(e.Actor),
-			dash(e.RemoteAddr), dash(auditSubject(e)), dash(e.Detail))
+		o.row(strconv.FormatInt(e.ID, 10), e.Time.UTC().Format(time.RFC3339), e.Type, e.Outcome, strconv.Itoa(max(e.Repeats, 1)),
+			dash(e.Actor), dash(e.RemoteAddr), dash(auditSubject(e)), dash(e.Detail))
 	}
 	if list.NextAfter != 0 {
 		o.line("")

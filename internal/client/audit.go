@@ -24,6 +24,8 @@ type AuditEvent struct {
 	ClientID    string    `json:"client_id"`
 	Fingerprint string    `json:"public_key_fingerprint"`
 	Detail      string    `json:"detail"`
+	// Repeats is how many identical events the entry stands for.
+	Repeats int `json:"repeats"`
 }
 
 // AuditList answers ListAudit.

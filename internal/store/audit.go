@@ -34,6 +34,11 @@ type AuditEvent struct {
 	// Detail is a short human-readable description: limits asked for, the
 	// reason for a refusal.
 	Detail string
+	// Repeats is how many identical events the entry stands for: the
+	// recorder folds repeated key lookups and authentication failures that
+	// differ only in time and request id into one entry, with the first
+	// one's time and request id. Zero is stored as 1.
+	Repeats int
 }
 
 // AuditQuery selects audit events. Events come newest first (by id).

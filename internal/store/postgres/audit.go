@@ -11,7 +11,7 @@ import (
 )
 
 const auditCols = `id, event_time, tenant, type, outcome, actor, request_id, remote_addr,
-	username, host, host_account, client_id, fingerprint, detail`
+	username, host, host_account, client_id, fingerprint, detail, repeats`
 
 // pruneChunk bounds the rows one prune statement deletes, so that no
 // statement runs into the statement timeout on a large table.
@@ -19,7 +19,7 @@ const pruneChunk = 5000
 
 func scanAuditEvent(s scanner, e *store.AuditEvent) error {
 	return s.Scan(&e.ID, &e.Time, &e.Tenant, &e.Type, &e.Outcome, &e.Actor, &e.RequestID, &e.RemoteAddr,
-		&e.User, &e.Host, &e.HostAccount, &e.ClientID, &e.Fingerprint, &e.Detail)
+		&e.User, &e.Host, &e.HostAccount, &e.ClientID, &e.Fingerprint, &e.Detail, &e.Repeats)
 }
 
 // AppendAudit implements store.AuditStore with one INSERT of the whole
@@ -30,22 +30,24 @@ func (db *DB) AppendAudit(ctx context.Context, events []store.AuditEvent) error 
 	}
 	n := len(events)
 	times := make([]time.Time, n)
+	repeats := make([]int32, n)
 	cols := make([][]string, 12)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
 	for i, e := range events {
 		times[i] = store.Micro(e.Time)
+		repeats[i] = int32(max(e.Repeats, 1))
 		for j, v := range [...]string{e.Tenant, e.Type, e.Outcome, e.Actor, e.RequestID, e.RemoteAddr,
 			e.User, e.Host, e.HostAccount, e.ClientID, e.Fingerprint, e.Detail} {
 			cols[j][i] = v
 		}
 	}
 	_, err := db.exec(ctx, "append audit events", `INSERT INTO audit_events(event_time, tenant, type, outcome, actor,
-		request_id, remote_addr, username, host, host_account, client_id, fingerprint, detail)
+		request_id, remote_addr, username, host, host_account, client_id, fingerprint, detail, repeats)
 		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])`,
-		times, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11])
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int[])`,
+		times, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], repeats)
 	return err
 }
 

@@ -73,14 +73,20 @@ func refusedByInsertKey(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.ColumnName == "public_key"
 }
 
-// CreatePubkey implements store.PubkeyStore. The provisioning insert and
-// the guarded insert of the key travel as one batch: one round trip and one
-// implicit transaction, which a refused key rolls back whole. Only then are
-// the dependencies read, to say why.
+// CreatePubkey implements store.PubkeyStore. The key is inserted by one
+// guarded statement in one round trip. When that is refused and provision
+// is set, the provisioning insert and the guarded insert travel as one
+// batch: one implicit transaction, which a refused key rolls back whole.
+// Only then are the dependencies read, to say why.
 func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
 	k.ExpiresAt, k.Created, k.Updated = store.Micro(k.ExpiresAt), store.Micro(k.Created), store.Micro(k.Updated)
 	err := db.runKeepCache(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
-		k.ID, err = insertPubkey(ctx, conn, k, provision)
+		// Most keys are for users whose records exist: try without
+		// provisioning first, and provision only when that is refused.
+		k.ID, err = insertPubkey(ctx, conn, k, false)
+		if refusedByInsertKey(err) && provision {
+			k.ID, err = insertPubkey(ctx, conn, k, true)
+		}
 		if refusedByInsertKey(err) {
 			return refusal(ctx, conn, k, provision)
 		}

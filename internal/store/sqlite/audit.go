@@ -10,7 +10,7 @@ import (
 )
 
 const auditCols = `id, event_time, tenant, type, outcome, actor, request_id, remote_addr,
-	username, host, host_account, client_id, fingerprint, detail`
+	username, host, host_account, client_id, fingerprint, detail, repeats`
 
 // pruneChunk bounds the rows one prune transaction deletes, so that the
 // writer is never held for long.
@@ -19,7 +19,7 @@ const pruneChunk = 5000
 func scanAuditEvent(s scanner, e *store.AuditEvent) error {
 	var at int64
 	if err := s.Scan(&e.ID, &at, &e.Tenant, &e.Type, &e.Outcome, &e.Actor, &e.RequestID, &e.RemoteAddr,
-		&e.User, &e.Host, &e.HostAccount, &e.ClientID, &e.Fingerprint, &e.Detail); err != nil {
+		&e.User, &e.Host, &e.HostAccount, &e.ClientID, &e.Fingerprint, &e.Detail, &e.Repeats); err != nil {
 		return err
 	}
 	e.Time = fromMicros(at)
@@ -39,10 +39,10 @@ func (db *DB) AppendAudit(ctx context.Context, events []store.AuditEvent) error 
 	return db.w.do(ctx, func(tx *wtx) error {
 		for len(events) > 0 {
 			n := min(len(events), auditInsertRows)
-			args := make([]any, 0, n*13)
+			args := make([]any, 0, n*14)
 			for _, e := range events[:n] {
 				args = append(args, micros(e.Time), e.Tenant, e.Type, e.Outcome, e.Actor, e.RequestID, e.RemoteAddr,
-					e.User, e.Host, e.HostAccount, e.ClientID, e.Fingerprint, e.Detail)
+					e.User, e.Host, e.HostAccount, e.ClientID, e.Fingerprint, e.Detail, max(e.Repeats, 1))
 			}
 			if _, err := tx.exec("append audit events", auditInsert(n), args...); err != nil {
 				return err
@@ -57,12 +57,12 @@ func (db *DB) AppendAudit(ctx context.Context, events []store.AuditEvent) error 
 func auditInsert(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO audit_events(event_time, tenant, type, outcome, actor, request_id, remote_addr,
-		username, host, host_account, client_id, fingerprint, detail) VALUES `)
+		username, host, host_account, client_id, fingerprint, detail, repeats) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }

@@ -17,7 +17,7 @@ func auditEvent(tenant, typ, actor string, offset time.Duration) store.AuditEven
 	return store.AuditEvent{
 		Time: t0.Add(offset), Tenant: tenant, Type: typ, Outcome: "success", Actor: actor,
 		RequestID: "req-" + typ, RemoteAddr: "192.0.2.7:40000", User: "u1", Host: "host1", HostAccount: "acct1",
-		ClientID: "c1", Fingerprint: "SHA256:abc", Detail: "num_uses=1 ttl_minutes=60",
+		ClientID: "c1", Fingerprint: "SHA256:abc", Detail: "num_uses=1 ttl_minutes=60", Repeats: 1,
 	}
 }
 
@@ -51,9 +51,11 @@ func testAuditAppendList(t *testing.T, s store.Store) {
 
 	first := auditEvent("t1", "key.create", "client:c1", 0)
 	first.Time = time.Date(2026, 7, 13, 20, 2, 11, 123456789, time.FixedZone("X", 2*3600))
+	repeated := auditEvent("t1", "key.retrieve", "host:login1", time.Second)
+	repeated.Repeats = 7
 	batch := []store.AuditEvent{
 		first,
-		auditEvent("t1", "key.retrieve", "host:login1", time.Second),
+		repeated,
 		auditEvent("t2", "client.delete", "admin:~~admin", 2*time.Second),
 		auditEvent("", "key.retrieve", "", 3*time.Second),
 	}
@@ -66,6 +68,15 @@ func testAuditAppendList(t *testing.T, s store.Store) {
 	}
 	if got[0].ID <= got[1].ID {
 		t.Fatalf("ids do not grow with appends: %d then %d", got[1].ID, got[0].ID)
+	}
+	if got[0].Repeats != 7 {
+		t.Fatalf("repeats: got %d, want 7", got[0].Repeats)
+	}
+	unset := auditEvent("t9", "key.retrieve", "", 0)
+	unset.Repeats = 0
+	must(t, s.AppendAudit(c, []store.AuditEvent{unset}))
+	if got := listAudit(t, s, store.AuditQuery{Tenant: "t9", Limit: 1}); got[0].Repeats != 1 {
+		t.Fatalf("zero repeats stored as %d, want 1", got[0].Repeats)
 	}
 	want := first
 	want.ID = got[1].ID
