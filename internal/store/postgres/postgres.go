@@ -92,6 +92,7 @@ type DB struct {
 	callTimeout time.Duration
 	cache       *readCache
 	feed        *changeFeed
+	keys        *keyBatcher
 }
 
 var _ store.Store = (*DB)(nil)
@@ -157,12 +158,14 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	db.cache = newReadCache(100_000)
 	db.feed = startChangeFeed(feedConfig, db.cache.gen, opts.Logger)
+	db.keys = newKeyBatcher(db, 1, 4096, 256)
 	return db, nil
 }
 
 // Close closes every connection. It waits for calls in progress, which are
 // bounded by the acquire and statement timeouts.
 func (db *DB) Close() error {
+	db.keys.close()
 	db.feed.stop()
 	db.pool.Close()
 	return nil

@@ -78,9 +78,19 @@ func refusedByInsertKey(err error) bool {
 // is set, the provisioning insert and the guarded insert travel as one
 // batch: one implicit transaction, which a refused key rolls back whole.
 // Only then are the dependencies read, to say why.
+//
+// Concurrent calls share one statement and one commit: see keybatch.go.
 func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
 	k.ExpiresAt, k.Created, k.Updated = store.Micro(k.ExpiresAt), store.Micro(k.Created), store.Micro(k.Updated)
-	err := db.runKeepCache(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
+	id, alone, err := db.keys.insert(ctx, k)
+	if err != nil {
+		return store.Pubkey{}, err
+	}
+	if !alone {
+		k.ID = id
+		return k, nil
+	}
+	err = db.runKeepCache(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
 		// Most keys are for users whose records exist: try without
 		// provisioning first, and provision only when that is refused.
 		k.ID, err = insertPubkey(ctx, conn, k, false)
