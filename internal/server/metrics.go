@@ -52,6 +52,10 @@ func registerCollectors(m *metrics.Metrics, st store.Store, gen *keys.Generator)
 			func() float64 { return float64(db.CacheStats().Hits) })
 		m.CounterFunc("tms_db_read_cache_misses_total", "Key lookups and credential checks that read the database.", nil,
 			func() float64 { return float64(db.CacheStats().Misses) })
+		m.CounterFunc("tms_db_key_batches_total", "PostgreSQL statements that inserted the keys of several key creations at once.", nil,
+			func() float64 { return float64(db.KeyBatchStats().Batches) })
+		m.CounterFunc("tms_db_keys_batched_total", "Keys inserted by those statements.", nil,
+			func() float64 { return float64(db.KeyBatchStats().Batched) })
 		m.GaugeFunc("tms_db_change_feed_listening", "1 while the PostgreSQL change feed listens (and the read cache is in use).", nil,
 			func() float64 {
 				if db.CacheStats().Listening {
