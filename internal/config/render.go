@@ -74,13 +74,18 @@ func tomlValue(v reflect.Value) string {
 // Describe lists every effective value with its source, one per line, with
 // secrets masked.
 func Describe(c Config, src Sources) string {
+	fs := fields(&c)
+	width := 0
+	for _, f := range fs {
+		width = max(width, len(f.key))
+	}
 	var b strings.Builder
-	for _, f := range fields(&c) {
+	for _, f := range fs {
 		value := tomlValue(f.value)
 		if f.secret {
 			value = strconv.Quote(mask(f.value.String()))
 		}
-		fmt.Fprintf(&b, "%-28s = %-40s # %s\n", f.key, value, src[f.key])
+		fmt.Fprintf(&b, "%-*s = %-40s # %s\n", width, f.key, value, src[f.key])
 	}
 	return b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -232,17 +233,19 @@ func applyFlags(cfg *config.Config, src config.Sources, opts Options) error {
 				return err
 			}
 		}
-		if src["server_urls"] == "default" {
-			cfg.ServerURLs = nil
-		}
 	}
 	if opts.HTTPPort != 0 {
 		if err := cfg.Set(src, "http_port", strconv.Itoa(opts.HTTPPort), "flag --http-port"); err != nil {
 			return err
 		}
 	}
-	if len(cfg.ServerURLs) == 0 || (opts.Dev && src["server_urls"] == "default") {
-		cfg.ServerURLs = []string{cfg.BaseURL() + "/v1"}
+	// A development server lists itself in the API documentation unless
+	// server_urls was changed from its default (the generated tms.toml
+	// repeats the default, which does not count as a change).
+	if len(cfg.ServerURLs) == 0 || (opts.Dev && slices.Equal(cfg.ServerURLs, config.Default().ServerURLs)) {
+		if err := cfg.Set(src, "server_urls", cfg.BaseURL()+"/v1", "--dev"); err != nil {
+			return err
+		}
 	}
 	return nil
 }
