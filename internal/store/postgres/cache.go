@@ -7,38 +7,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
-// readCache keeps key lookups and credential checks in memory. Several
-// servers share the database, so the cache is invalidated through a change
-// feed: triggers (migration 0005) notify the channel tms_changes whenever a
-// statement that may change a cached answer commits, and every server
-// listens. While the listening connection is down, nothing is cached.
-// A change committed by another server is seen once its notification
-// arrives, normally within a millisecond of the commit.
-type readCache struct {
-	gen   *readcache.Generation
-	keys  *readcache.Cache[keyQuery, store.KeyState]
-	creds *readcache.Cache[credQuery, store.Credential]
-}
+// The read cache (readcache.Hot) keeps key lookups and credential checks in
+// memory. Several servers share the database, so it is invalidated through
+// a change feed: triggers (migration 0005) notify the channel tms_changes
+// whenever a statement that may change a cached answer commits, and every
+// server listens. While the listening connection is down, nothing is
+// cached. A change committed by another server is seen once its
+// notification arrives, normally within a millisecond of the commit; this
+// server's own writes invalidate it at once (see run in postgres.go).
 
-type keyQuery struct{ host, fingerprint, account string }
-
-type credQuery struct {
-	admin      bool
-	tenant, id string
-}
-
-func newReadCache(maxSize int) *readCache {
-	gen := readcache.NewGeneration()
-	gen.SetEnabled(false) // until the change feed listens
-	return &readCache{
-		gen:   gen,
-		keys:  readcache.New[keyQuery, store.KeyState](gen, maxSize),
-		creds: readcache.New[credQuery, store.Credential](gen, maxSize),
-	}
+// newReadCache returns the caches, off until the change feed listens.
+func newReadCache(maxSize int) *readcache.Hot {
+	h := readcache.NewHot(maxSize)
+	h.Gen.SetEnabled(false)
+	return h
 }
 
 // CacheStats reports the read cache's hits and misses.
@@ -51,10 +36,9 @@ type CacheStats struct {
 
 // CacheStats reports how the read cache is doing.
 func (db *DB) CacheStats() CacheStats {
-	kh, km := db.cache.keys.Stats()
-	ch, cm := db.cache.creds.Stats()
-	_, on := db.cache.gen.Begin()
-	return CacheStats{Hits: kh + ch, Misses: km + cm, Listening: on}
+	hits, misses := db.cache.Stats()
+	_, on := db.cache.Gen.Begin()
+	return CacheStats{Hits: hits, Misses: misses, Listening: on}
 }
 
 // changeFeed listens for change notifications on its own connection and

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 const pubkeyCols = `p.id, p.tenant, p.client_id, p.client_user_id, p.host, p.host_account, p.public_key_fingerprint,
@@ -297,11 +298,11 @@ func (db *DB) DeletePubkey(ctx context.Context, key store.PubkeyKey) (int64, err
 
 // LookupKey implements store.PubkeyStore.
 func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (store.KeyState, error) {
-	q := keyQuery{host, fingerprint, hostAccount}
-	if ks, ok := db.cache.keys.Get(q); ok {
+	q := readcache.KeyQuery{Host: host, Fingerprint: fingerprint, Account: hostAccount}
+	if ks, ok := db.cache.Keys.Get(q); ok {
 		return ks, nil
 	}
-	gen, on := db.cache.gen.Begin()
+	gen, on := db.cache.Gen.Begin()
 	var (
 		ks       store.KeyState
 		lastUsed *time.Time
@@ -324,7 +325,7 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 		return store.KeyState{}, err
 	}
 	ks.LastUsedAt = orZero(lastUsed)
-	db.cache.keys.Put(q, gen, on, ks)
+	db.cache.Keys.Put(q, gen, on, ks)
 	return ks, nil
 }
 

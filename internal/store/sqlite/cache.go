@@ -3,42 +3,15 @@ package sqlite
 import (
 	"strings"
 	"unicode"
-
-	"github.com/tmsproject/tms/internal/store"
-	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
-// readCache keeps the answers of the hottest reads (key lookups for sshd
-// and credential checks) in memory. It is exact: every write transaction
-// that updates or deletes a row bumps a generation counter after it commits
-// and before it is acknowledged, and an entry is used only while the
-// generation it was read under is current. Inserts cannot change a cached
-// answer, because only records that exist are cached. This is safe because
-// this process owns the only writer of the database.
-type readCache struct {
-	gen   *readcache.Generation
-	keys  *readcache.Cache[keyQuery, store.KeyState]
-	creds *readcache.Cache[credQuery, store.Credential]
-}
-
-type keyQuery struct{ host, fingerprint, account string }
-
-type credQuery struct {
-	admin      bool
-	tenant, id string
-}
-
-func newReadCache(maxSize int) *readCache {
-	gen := readcache.NewGeneration()
-	return &readCache{
-		gen:   gen,
-		keys:  readcache.New[keyQuery, store.KeyState](gen, maxSize),
-		creds: readcache.New[credQuery, store.Credential](gen, maxSize),
-	}
-}
-
-// invalidate makes every entry stale.
-func (c *readCache) invalidate() { c.gen.Invalidate() }
+// The read cache (readcache.Hot) keeps the answers of the hottest reads (key
+// lookups for sshd and credential checks) in memory. It is exact: every
+// write transaction that updates or deletes a row bumps its generation
+// after it commits and before it is acknowledged, and an entry is used only
+// while the generation it was read under is current. Inserts cannot change a
+// cached answer, because only records that exist are cached. Commits of
+// other processes are noticed through PRAGMA data_version (checkpoint.go).
 
 // changesRows reports whether a statement can change or remove existing
 // rows that cached answers depend on, which makes them stale. Statements on
@@ -86,7 +59,6 @@ type CacheStats struct {
 
 // CacheStats reports how the read cache is doing.
 func (db *DB) CacheStats() CacheStats {
-	kh, km := db.cache.keys.Stats()
-	ch, cm := db.cache.creds.Stats()
-	return CacheStats{Hits: kh + ch, Misses: km + cm}
+	hits, misses := db.cache.Stats()
+	return CacheStats{Hits: hits, Misses: misses}
 }

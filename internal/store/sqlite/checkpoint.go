@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 // checkpointer copies committed WAL frames into the database file from its
@@ -21,7 +23,7 @@ type checkpointer struct {
 	w        *writer
 	interval time.Duration
 	log      *slog.Logger
-	cache    *readCache
+	cache    *readcache.Hot
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -30,7 +32,7 @@ type checkpointer struct {
 // other processes.
 const watchInterval = 250 * time.Millisecond
 
-func newCheckpointer(path string, busy time.Duration, w *writer, cache *readCache, interval time.Duration, log *slog.Logger) (*checkpointer, error) {
+func newCheckpointer(path string, busy time.Duration, w *writer, cache *readcache.Hot, interval time.Duration, log *slog.Logger) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn(path, busy, false, false))
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint connection: %w", err)
@@ -63,7 +65,7 @@ func (c *checkpointer) run() {
 			c.log.Warn("sqlite data_version", "err", err)
 		} else if v != version {
 			version = v
-			c.cache.invalidate()
+			c.cache.Gen.Invalidate()
 		}
 		if time.Since(lastCkpt) < c.interval {
 			continue

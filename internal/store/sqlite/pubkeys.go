@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 const pubkeyCols = `p.id, p.tenant, p.client_id, p.client_user_id, p.host, p.host_account, p.public_key_fingerprint,
@@ -211,11 +212,11 @@ func (db *DB) DeletePubkey(ctx context.Context, key store.PubkeyKey) (int64, err
 
 // LookupKey implements store.PubkeyStore.
 func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (store.KeyState, error) {
-	q := keyQuery{host, fingerprint, hostAccount}
-	if ks, ok := db.cache.keys.Get(q); ok {
+	q := readcache.KeyQuery{Host: host, Fingerprint: fingerprint, Account: hostAccount}
+	if ks, ok := db.cache.Keys.Get(q); ok {
 		return ks, nil
 	}
-	gen, on := db.cache.gen.Begin()
+	gen, on := db.cache.Gen.Begin()
 	var (
 		ks                    store.KeyState
 		exp, created, updated int64
@@ -244,7 +245,7 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 	if lastUsed.Valid {
 		ks.LastUsedAt = fromMicros(lastUsed.Int64)
 	}
-	db.cache.keys.Put(q, gen, on, ks)
+	db.cache.Keys.Put(q, gen, on, ks)
 	return ks, nil
 }
 

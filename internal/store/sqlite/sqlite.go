@@ -25,6 +25,7 @@ import (
 
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 // Options configure a SQLite store. Zero values take the defaults.
@@ -79,7 +80,7 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 	lock      *os.File
-	cache     *readCache
+	cache     *readcache.Hot
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -149,7 +150,7 @@ func open(ctx context.Context, opts Options) (*DB, error) {
 		read:   read,
 		writeD: writeD,
 		stmts:  make(map[string]*sql.Stmt),
-		cache:  newReadCache(100_000),
+		cache:  readcache.NewHot(100_000),
 	}
 	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.cache)
 	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, db.cache, time.Second, opts.Logger)
@@ -188,7 +189,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) close() error {
-	db.cache.gen.SetEnabled(false)
+	db.cache.Gen.SetEnabled(false)
 	werr := db.w.close()
 	db.mu.Lock()
 	db.closed = true

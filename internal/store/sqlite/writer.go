@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 // writer owns the only connection that writes. It takes write jobs from a
@@ -24,7 +25,7 @@ type writer struct {
 
 	stmts map[string]*sql.Stmt // used only by the writer goroutine
 	dirty bool                 // the open batch updated or deleted rows
-	cache *readCache
+	cache *readcache.Hot
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -59,7 +60,7 @@ type wtx struct {
 	ctx context.Context
 }
 
-func newWriter(conn *sql.Conn, queue, maxBatch int, log *slog.Logger, cache *readCache) *writer {
+func newWriter(conn *sql.Conn, queue, maxBatch int, log *slog.Logger, cache *readcache.Hot) *writer {
 	w := &writer{
 		conn:     conn,
 		cache:    cache,
@@ -219,7 +220,7 @@ func (w *writer) commit(batch []*writeJob) {
 	if w.dirty {
 		// Whether or not the commit held, readers must not trust answers
 		// cached before it.
-		w.cache.invalidate()
+		w.cache.Gen.Invalidate()
 		w.dirty = false
 	}
 	if err != nil {
