@@ -1,10 +1,8 @@
 package apidocs_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,47 +14,18 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tmsproject/tms/internal/apidocs"
+	"github.com/tmsproject/tms/internal/chromiumtest"
 )
-
-// chromiumPath finds a Chromium binary, or returns "".
-func chromiumPath() string {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	return ""
-}
 
 // TestDocsPageRendersOffline opens /docs in headless Chromium: Swagger UI
 // must show every operation of the document, load nothing from anywhere
 // but this server, and log no error (such as a blocked script).
 func TestDocsPageRendersOffline(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no chromium binary (install Debian's chromium package): the documentation page was not opened in a browser")
-	}
 	mux := http.NewServeMux()
 	apidocs.Register(mux)
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1600),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	t.Cleanup(srv.Close) // a cleanup, not a defer: the browser closes first
+	browser := chromiumtest.Context(t, 60*time.Second, chromedp.WindowSize(1280, 1600))
 
 	var mu sync.Mutex
 	var elsewhere, problems []string
@@ -81,10 +50,10 @@ func TestDocsPageRendersOffline(t *testing.T) {
 		}
 	})
 	if err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
+		t.Fatalf("listen to the browser: %v", err)
 	}
 	if err := chromedp.Do(browser, chromedp.Navigate(srv.URL+"/docs"), chromedp.WaitVisible(chromedp.CSS(".opblock"))); err != nil {
-		t.Fatalf("open /docs in %s: %v", chromium, err)
+		t.Fatalf("open /docs in the browser: %v", err)
 	}
 	operations, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll(".opblock").length`))
 	if err != nil {

@@ -2,38 +2,23 @@ package loadtest
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/png"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tmsproject/tms/internal/chromiumtest"
 	"github.com/tmsproject/tms/internal/loadtest/report"
 	"github.com/tmsproject/tms/internal/loadtest/wiretest"
 )
 
-// chromiumPath finds a Chromium binary, or returns "".
-func chromiumPath() string {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	return ""
-}
-
 func TestLadderReportRendersInChromium(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no chromium binary (install Debian's chromium package): the HTML report was not opened in a browser")
-	}
-
+	browser := chromiumtest.Context(t, 90*time.Second, chromedp.WindowSize(1280, 1600))
 	srv := wiretest.Start(t, wiretest.Options{})
 	cfg := testConfig(srv.URL, "getversion", "getkey")
 	cfg.Phase = PhaseLadder
@@ -47,26 +32,9 @@ func TestLadderReportRendersInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1600),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
 	err = chromedp.Do(browser, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
 	if err != nil {
-		t.Fatalf("open the report in %s: %v", chromium, err)
+		t.Fatalf("open the report in the browser: %v", err)
 	}
 	charts, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart").length`))
 	if err != nil {

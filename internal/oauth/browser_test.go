@@ -2,7 +2,6 @@ package oauth_test
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -10,51 +9,23 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
+	"github.com/tmsproject/tms/internal/chromiumtest"
 	"github.com/tmsproject/tms/internal/tms"
 )
-
-// chromiumPath finds a Chromium binary, or returns "".
-func chromiumPath() string {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	return ""
-}
 
 // TestChromiumWalk walks the pages once in a real headless Chromium: a new
 // user confirms the code of the verification_uri_complete link, signs in,
 // enrols an authenticator from the QR page, and approves; x/oauth2 then
 // gets the tokens.
 func TestChromiumWalk(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no chromium binary (install Debian's chromium package): the device pages were not walked in a browser")
-	}
 	srv := startServer(t, sqliteBackend, serverOptions{})
 	admin := tms.Credentials{Tenant: tms.TestTenant, TenantSet: true, AdminID: srv.admin.AdminID, AdminSecret: srv.admin.Secret}
 	if _, err := srv.svc.CreateUser(context.Background(), admin, tms.NewUser{Username: "carol", Password: "carol password"}); err != nil {
 		t.Fatal(err)
 	}
+	browser := chromiumtest.Context(t, 90*time.Second)
 	l := startLogin(t, srv, oauth2.AuthStyleAutoDetect)
 	result := l.pollInBackground()
-
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
 
 	// step runs actions, then waits for the element with id wantID, and
 	// shows the page when it does not appear.
