@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,79 +16,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a server goroutine to write
-// while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// testServer is a TMS server running in the test process.
-type testServer struct {
-	url    string
-	root   string
-	output *lockedBuffer
-	stop   func()
-}
-
-// startTestServer runs server.Run on 127.0.0.1:0 with opts until stop is
-// called or the test ends.
-func startTestServer(t *testing.T, opts server.Options) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &lockedBuffer{}
-	ready := make(chan string, 1)
-	opts.Listener = ln
-	opts.Stdout, opts.Stderr = out, out
-	opts.Ready = func(u string) { ready <- u }
-	if opts.Env == nil {
-		opts.Env = []string{}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, opts) }()
-	srv := &testServer{root: opts.RootDir, output: out}
-	var once sync.Once
-	srv.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("server stopped with an error: %v\n%s", err, out)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("server did not stop within 30s")
-			}
-		})
-	}
-	t.Cleanup(srv.stop)
-	select {
-	case srv.url = <-ready:
-	case err := <-done:
-		t.Fatalf("server did not start: %v\n%s", err, out)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server not ready within 30s\n%s", out)
-	}
-	return srv
-}
 
 // installRoot initializes a server root directory the way
 // "tms server --install" does, without starting a server.
@@ -98,7 +25,7 @@ func installRoot(t *testing.T, root string, env []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	var out lockedBuffer
+	var out servertest.Buffer
 	if env == nil {
 		env = []string{}
 	}
@@ -107,39 +34,12 @@ func installRoot(t *testing.T, root string, env []string) {
 	}
 }
 
-// startDevServer runs a --dev server on a fresh root and returns it with
-// the variables of its dev.env.
-func startDevServer(t *testing.T) (*testServer, cliEnv) {
+// startDevServer runs a --dev server on a fresh root with env as its
+// whole environment, and returns it with the variables of its dev.env.
+func startDevServer(t *testing.T, env ...string) (*servertest.Server, cliEnv) {
 	t.Helper()
-	srv := startTestServer(t, server.Options{RootDir: t.TempDir(), Dev: true})
-	return srv, readDevEnvFile(t, filepath.Join(srv.root, "dev.env"))
-}
-
-// readDevEnvFile parses the export lines of a dev.env.
-func readDevEnvFile(t *testing.T, path string) cliEnv {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	env := cliEnv{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "export ")
-		if !ok {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = strings.Trim(v, "'")
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if env["TMS_URL"] == "" || env["X_TMS_ADMIN_SECRET"] == "" {
-		t.Fatalf("%s lacks TMS_URL or X_TMS_ADMIN_SECRET: %v", path, env)
-	}
-	return env
+	srv := servertest.StartDev(t, env...)
+	return srv, srv.DevEnv(t)
 }
 
 // cliEnv is the environment a tms command runs with.

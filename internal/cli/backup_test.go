@@ -52,7 +52,7 @@ func TestBackupDuringKeyCreation(t *testing.T) {
 	before := append([]string(nil), acked...)
 	mu.Unlock()
 	backup := filepath.Join(t.TempDir(), "tms-backup.db")
-	out := env.ok(t, "backup", "--root-dir", srv.root, backup)
+	out := env.ok(t, "backup", "--root-dir", srv.Root, backup)
 	if !strings.Contains(out, "Backed up") {
 		t.Fatalf("backup output: %s", out)
 	}
@@ -61,7 +61,7 @@ func TestBackupDuringKeyCreation(t *testing.T) {
 	wg.Wait()
 
 	// Restoring over the running server's database is refused.
-	r := env.run(t, "restore", "--root-dir", srv.root, backup)
+	r := env.run(t, "restore", "--root-dir", srv.Root, backup)
 	if r.code == 0 || !strings.Contains(r.stderr, "in use") {
 		t.Fatalf("restore over a running server: exit %d, %s", r.code, r.stderr)
 	}

@@ -17,16 +17,13 @@ import (
 
 	"github.com/tmsproject/tms/internal/client"
 	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
-// startDevServerFastPolls runs a --dev server whose device codes may be
-// polled every second, and returns it with the variables of its dev.env.
-func startDevServerFastPolls(t *testing.T) (*testServer, cliEnv) {
-	t.Helper()
-	srv := startTestServer(t, server.Options{RootDir: t.TempDir(), Dev: true, Env: []string{"TMS_OAUTH_POLL_INTERVAL=1s"}})
-	return srv, readDevEnvFile(t, filepath.Join(srv.root, "dev.env"))
-}
+// fastPolls lets a development server's device codes be polled every
+// second.
+const fastPolls = "TMS_OAUTH_POLL_INTERVAL=1s"
 
 // formBrowser is a plain HTTP form client with cookies and no JavaScript,
 // standing in for the user's browser.
@@ -111,8 +108,7 @@ func login(t *testing.T, env cliEnv) result {
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}
-	var out lockedBuffer
-	var errOut lockedBuffer
+	var out, errOut servertest.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	done := make(chan int, 1)
@@ -151,7 +147,7 @@ func login(t *testing.T, env cliEnv) result {
 // key that the retrieve endpoint accepts.
 func TestLoginAndKeys(t *testing.T) {
 	t.Parallel()
-	srv, dev := startDevServerFastPolls(t)
+	srv, dev := startDevServer(t, fastPolls)
 	for _, k := range []string{"TMS_DEV_USER", "TMS_DEV_PASSWORD", "TMS_DEV_TOTP_SECRET"} {
 		if dev[k] == "" {
 			t.Fatalf("dev.env lacks %s: %v", k, dev)
@@ -160,7 +156,7 @@ func TestLoginAndKeys(t *testing.T) {
 	home := t.TempDir()
 	env := dev.with("HOME="+home, "X_TMS_ADMIN_SECRET=", "X_TMS_CLIENT_SECRET=")
 	r := login(t, env)
-	if r.code != 0 || !strings.Contains(r.stdout, "Logged in to "+srv.url+" as testuser1 (tenant test)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Logged in to "+srv.URL+" as testuser1 (tenant test)") {
 		t.Fatalf("tms login: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	files, err := filepath.Glob(filepath.Join(home, ".config", "tms", "login-*.json"))
@@ -180,7 +176,7 @@ func TestLoginAndKeys(t *testing.T) {
 	out := env.ok(t, "keys", "create", "--host", "testhost1", "--account", "testhostaccount1", "--out", keyFile)
 	fingerprint := field(t, out, "public_key_fingerprint")
 	checkKeyFile(t, keyFile, fingerprint)
-	api, err := client.New(client.Options{BaseURL: srv.url}, client.Credentials{})
+	api, err := client.New(client.Options{BaseURL: srv.URL}, client.Credentials{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,12 +219,12 @@ func TestLoginAndKeys(t *testing.T) {
 		t.Fatal("a deleted key is still accepted")
 	}
 
-	if out := env.ok(t, "logout"); !strings.Contains(out, "Logged out of "+srv.url) {
+	if out := env.ok(t, "logout"); !strings.Contains(out, "Logged out of "+srv.URL) {
 		t.Fatalf("logout: %s", out)
 	}
 	env.fails(t, 1, "not logged in", "whoami")
 	// The revoked tokens are refused by the server too.
-	meAPI, _ := client.New(client.Options{BaseURL: srv.url}, client.Credentials{BearerToken: renewed.AccessToken})
+	meAPI, _ := client.New(client.Options{BaseURL: srv.URL}, client.Credentials{BearerToken: renewed.AccessToken})
 	if _, err := meAPI.Me(t.Context()); err == nil {
 		t.Fatal("the access token works after logout")
 	}
@@ -236,7 +232,7 @@ func TestLoginAndKeys(t *testing.T) {
 
 func TestUserCommandInputs(t *testing.T) {
 	t.Parallel()
-	_, dev := startDevServerFastPolls(t)
+	_, dev := startDevServer(t, fastPolls)
 	env := dev.with("HOME=" + t.TempDir())
 	for _, tc := range []struct {
 		code int
@@ -272,7 +268,7 @@ func TestUserCommandInputs(t *testing.T) {
 
 func TestUsersCommands(t *testing.T) {
 	t.Parallel()
-	_, env := startDevServerFastPolls(t)
+	_, env := startDevServer(t, fastPolls)
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pwFile, []byte("alice password\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -326,12 +322,11 @@ func TestUsersCommands(t *testing.T) {
 func TestDevUserKeptAcrossRestarts(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	opts := server.Options{RootDir: root, Dev: true, Env: []string{"TMS_OAUTH_POLL_INTERVAL=1s"}}
-	first := startTestServer(t, opts)
-	before := readDevEnvFile(t, filepath.Join(root, "dev.env"))
-	first.stop()
-	startTestServer(t, opts)
-	after := readDevEnvFile(t, filepath.Join(root, "dev.env"))
+	opts := server.Options{RootDir: root, Dev: true, Env: []string{fastPolls}}
+	first := servertest.Start(t, opts)
+	before := cliEnv(first.DevEnv(t))
+	first.Stop(t)
+	after := cliEnv(servertest.Start(t, opts).DevEnv(t))
 	for _, k := range []string{"TMS_DEV_USER", "TMS_DEV_PASSWORD", "TMS_DEV_TOTP_SECRET", "X_TMS_ADMIN_SECRET"} {
 		if before[k] == "" || before[k] != after[k] {
 			t.Fatalf("%s changed across a restart: %q, then %q", k, before[k], after[k])

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 )
 
 var hexSecret = regexp.MustCompile(`^[0-9a-f]{48}$`)
@@ -94,8 +95,8 @@ func TestKeyWorkflowWithoutMVP(t *testing.T) {
 		t.Fatalf("admin rotate-secret printed:\n%s", rotated)
 	}
 
-	srv := startTestServer(t, server.Options{RootDir: root, Env: serverEnv})
-	env := cliEnv{"TMS_URL": srv.url, "X_TMS_TENANT": "test", "X_TMS_ADMIN_SECRET": adminSecret,
+	srv := servertest.Start(t, server.Options{RootDir: root, Env: serverEnv})
+	env := cliEnv{"TMS_URL": srv.URL, "X_TMS_TENANT": "test", "X_TMS_ADMIN_SECRET": adminSecret,
 		"X_TMS_CLIENT_ID": "testclient1", "X_TMS_CLIENT_SECRET": "secret1"}
 
 	env.ok(t, "usermfa", "create", "--user", "alice")
@@ -346,8 +347,8 @@ func TestTenantsAndAdminCommands(t *testing.T) {
 	operator.fails(t, 1, "no database", "admin", "enable-tenant", "--tenant", "test", "--root-dir", t.TempDir())
 	cliEnv{"TMS_ROOT_DIR": root}.fails(t, 1, "missing.toml", "admin", "rotate-secret", "--tenant", "test", "--config", filepath.Join(root, "missing.toml"))
 
-	srv := startTestServer(t, server.Options{RootDir: root, Dev: true})
-	dflt := cliEnv{"TMS_URL": srv.url, "X_TMS_TENANT": "default", "X_TMS_ADMIN_SECRET": defaultSecret}
+	srv := servertest.Start(t, server.Options{RootDir: root, Dev: true})
+	dflt := cliEnv{"TMS_URL": srv.URL, "X_TMS_TENANT": "default", "X_TMS_ADMIN_SECRET": defaultSecret}
 	created := dflt.okJSON(t, "tenants", "create", "lab")
 	labSecret, _ := created["admin_secret"].(string)
 	if created["tenant"] != "lab" || created["admin_id"] != "~~admin" || !hexSecret.MatchString(labSecret) {
@@ -356,7 +357,7 @@ func TestTenantsAndAdminCommands(t *testing.T) {
 	if out := dflt.ok(t, "tenants", "list"); !strings.Contains(out, "lab") || !strings.Contains(out, "default") {
 		t.Errorf("tenants list:\n%s", out)
 	}
-	lab := cliEnv{"TMS_URL": srv.url, "X_TMS_TENANT": "lab", "X_TMS_ADMIN_SECRET": labSecret}
+	lab := cliEnv{"TMS_URL": srv.URL, "X_TMS_TENANT": "lab", "X_TMS_ADMIN_SECRET": labSecret}
 	if got := field(t, lab.ok(t, "tenants", "get"), "enabled"); got != "true" {
 		t.Errorf("new tenant: enabled %q", got)
 	}
@@ -367,12 +368,12 @@ func TestTenantsAndAdminCommands(t *testing.T) {
 	lab.fails(t, 1, "Tenant not enabled", "usermfa", "list")
 
 	// Only an operator on the server can enable it again.
-	srv.stop()
+	srv.Stop(t)
 	if out := operator.ok(t, "admin", "enable-tenant", "--tenant", "lab", "--root-dir", root); !strings.Contains(out, "lab is enabled") {
 		t.Errorf("admin enable-tenant printed %q", out)
 	}
-	srv = startTestServer(t, server.Options{RootDir: root, Dev: true})
-	lab["TMS_URL"], dflt["TMS_URL"] = srv.url, srv.url
+	srv = servertest.Start(t, server.Options{RootDir: root, Dev: true})
+	lab["TMS_URL"], dflt["TMS_URL"] = srv.URL, srv.URL
 	if got := field(t, lab.ok(t, "tenants", "get"), "enabled"); got != "true" {
 		t.Errorf("after admin enable-tenant: enabled %q", got)
 	}
@@ -386,7 +387,7 @@ func TestTenantsAndAdminCommands(t *testing.T) {
 	lab.fails(t, 1, "NOT_FOUND", "tenants", "get", "lab")
 
 	empty := dflt.okJSON(t, "tenants", "create", "empty")
-	emptyAdmin := cliEnv{"TMS_URL": srv.url, "X_TMS_ADMIN_SECRET": empty["admin_secret"].(string)}
+	emptyAdmin := cliEnv{"TMS_URL": srv.URL, "X_TMS_ADMIN_SECRET": empty["admin_secret"].(string)}
 	if out := emptyAdmin.ok(t, "tenants", "delete", "empty"); !strings.Contains(out, "deleted") {
 		t.Errorf("tenants delete printed %q", out)
 	}

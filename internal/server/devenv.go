@@ -27,7 +27,7 @@ func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created [
 			adminSecret = s.Secret
 		}
 	}
-	existing, err := readDevEnv(path)
+	existing, err := ReadDevEnv(path)
 	if err != nil {
 		return "", err
 	}
@@ -71,9 +71,9 @@ func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created [
 	return path, writeAtomic(path, []byte(b.String()))
 }
 
-// readDevEnv parses the export lines of an existing dev.env; a missing
-// file gives an empty map.
-func readDevEnv(path string) (map[string]string, error) {
+// ReadDevEnv parses the export lines of a dev.env into its variables; a
+// missing file gives an empty map.
+func ReadDevEnv(path string) (map[string]string, error) {
 	out := map[string]string{}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

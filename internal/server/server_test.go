@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 )
 
@@ -77,104 +77,10 @@ func TestResolveRootRefusesUnsetVariables(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// running is a server started by a test.
-type running struct {
-	URL            string
-	Stdout, Stderr *syncBuffer
-	cancel         context.CancelFunc
-	done           chan error
-}
-
 // baseEnv is a clean environment for a server in root: no TMS_* variables
 // of the machine, plain HTTP unless the test says otherwise.
 func baseEnv(t *testing.T, extra ...string) []string {
 	return append([]string{"HOME=" + t.TempDir(), "TMS_HTTP_ADDR=http://127.0.0.1", "TMS_LOG_LEVEL=warn"}, extra...)
-}
-
-// start runs server.Run on a :0 listener and waits until it serves.
-func start(t *testing.T, opts server.Options) *running {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	ready := make(chan string, 1)
-	opts.Listener = ln
-	opts.Stdout, opts.Stderr = r.Stdout, r.Stderr
-	opts.Ready = func(url string) { ready <- url }
-	go func() { r.done <- server.Run(ctx, opts) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30s")
-		}
-	})
-	select {
-	case r.URL = <-ready:
-	case err := <-r.done:
-		r.done <- err
-		t.Fatalf("server stopped before serving: %v\nstderr: %s", err, r.Stderr)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server not ready after 30s\nstderr: %s", r.Stderr)
-	}
-	return r
-}
-
-// stop cancels the server's context and returns what Run returned.
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel()
-	select {
-	case err := <-r.done:
-		r.done <- err
-		return err
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not stop within 30s")
-		return nil
-	}
-}
-
-var passwordLine = regexp.MustCompile(`(?m)^Password: ([0-9a-f]{48})$`)
-
-// secrets returns the administrator secrets printed by a first start, by
-// tenant.
-func secrets(t *testing.T, stdout string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	var tenant string
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	for sc.Scan() {
-		line := sc.Text()
-		if v, ok := strings.CutPrefix(line, "Tenant: "); ok {
-			tenant = v
-		}
-		if m := passwordLine.FindStringSubmatch(line); m != nil {
-			out[tenant] = m[1]
-		}
-	}
-	return out
 }
 
 // get sends a GET with headers and returns the status.
@@ -216,17 +122,15 @@ func TestFirstStart(t *testing.T) {
 	env := baseEnv(t)
 	client := &http.Client{Timeout: 10 * time.Second}
 
-	r := start(t, server.Options{RootDir: root, Env: env})
-	first := secrets(t, r.Stdout.String())
+	r := servertest.Start(t, server.Options{RootDir: root, Env: env})
+	first := servertest.AdminSecrets(r.Stdout.String())
 	if len(first) != 2 || first["default"] == "" || first["test"] == "" {
 		t.Fatalf("first start printed secrets %v, want one for default and one for test; stdout:\n%s", first, r.Stdout)
 	}
 	if status := get(t, client, r.URL+"/v1/tms/usermfa/list", adminHeaders("default", first["default"])); status != 200 {
 		t.Fatalf("the printed default secret gets %d", status)
 	}
-	if err := r.stop(t); err != nil {
-		t.Fatalf("Run returned %v", err)
-	}
+	r.Stop(t)
 	for _, dir := range []string{"", "config", "database", "logs", "certs"} {
 		wantMode(t, filepath.Join(root, dir), 0o700)
 	}
@@ -242,16 +146,14 @@ func TestFirstStart(t *testing.T) {
 		}
 	}
 
-	r = start(t, server.Options{RootDir: root, Env: env})
+	r = servertest.Start(t, server.Options{RootDir: root, Env: env})
 	if strings.Contains(r.Stdout.String(), "Password:") {
 		t.Errorf("second start printed secrets again:\n%s", r.Stdout)
 	}
 	if status := get(t, client, r.URL+"/v1/tms/usermfa/list", adminHeaders("default", first["default"])); status != 200 {
 		t.Errorf("after a restart the default secret gets %d", status)
 	}
-	if err := r.stop(t); err != nil {
-		t.Fatalf("Run returned %v", err)
-	}
+	r.Stop(t)
 	after, err := os.ReadFile(cfg)
 	if err != nil || !bytes.Equal(after, data) {
 		t.Errorf("second start rewrote config/tms.toml (err %v)", err)
@@ -261,13 +163,13 @@ func TestFirstStart(t *testing.T) {
 func TestInstall(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "root")
 	env := baseEnv(t)
-	var out syncBuffer
+	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := server.Run(ctx, server.Options{RootDir: root, Env: env, Install: true, Stdout: &out, Stderr: io.Discard}); err != nil {
 		t.Fatalf("install: %v", err)
 	}
-	if got := secrets(t, out.String()); len(got) != 2 {
+	if got := servertest.AdminSecrets(out.String()); len(got) != 2 {
 		t.Fatalf("install printed %d secrets, want 2:\n%s", len(got), out.String())
 	}
 	if !strings.Contains(out.String(), "installed and initialized at "+root) {
@@ -279,7 +181,7 @@ func TestInstall(t *testing.T) {
 		}
 	}
 
-	var again syncBuffer
+	var again bytes.Buffer
 	if err := server.Run(ctx, server.Options{RootDir: root, Env: env, Install: true, Stdout: &again, Stderr: io.Discard}); err != nil {
 		t.Fatalf("second install: %v", err)
 	}
@@ -295,7 +197,7 @@ func TestPrintConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := baseEnv(t, "TMS_DATABASE_URL=postgres://tms:s3cret-pw@db.example.org:5432/tms", "TMS_ENABLE_MVP=true")
-	var out syncBuffer
+	var out bytes.Buffer
 	err := server.Run(context.Background(), server.Options{RootDir: root, ConfigFile: cfgFile, HTTPPort: 4444, Env: env,
 		PrintConfig: true, Stdout: &out, Stderr: io.Discard})
 	if err != nil {
@@ -389,8 +291,8 @@ func TestDevMode(t *testing.T) {
 	devEnv := filepath.Join(root, "dev.env")
 	client := &http.Client{Timeout: 10 * time.Second}
 
-	r := start(t, server.Options{RootDir: root, Env: env, Dev: true})
-	printed := secrets(t, r.Stdout.String())
+	r := servertest.Start(t, server.Options{RootDir: root, Env: env, Dev: true})
+	printed := servertest.AdminSecrets(r.Stdout.String())
 	wantMode(t, devEnv, 0o600)
 	vars := sourceDevEnv(t, devEnv)
 	keys := slices.Sorted(func(yield func(string) bool) {
@@ -423,16 +325,14 @@ func TestDevMode(t *testing.T) {
 	if status := get(t, client, vars["TMS_URL"]+"/v1/tms/client/testclient1", clientHdr); status != 200 {
 		t.Errorf("dev.env client gets %d", status)
 	}
-	if err := r.stop(t); err != nil {
-		t.Fatalf("Run returned %v", err)
-	}
+	r.Stop(t)
 	firstFile, err := os.ReadFile(devEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// A second --dev start keeps the data and the secret in dev.env.
-	r = start(t, server.Options{RootDir: root, Env: env, Dev: true})
+	r = servertest.Start(t, server.Options{RootDir: root, Env: env, Dev: true})
 	if strings.Contains(r.Stdout.String(), "Password:") {
 		t.Errorf("second --dev start printed secrets:\n%s", r.Stdout)
 	}
@@ -448,15 +348,13 @@ func TestDevMode(t *testing.T) {
 	if status := get(t, client, again["TMS_URL"]+"/v1/tms/client/list", admin); status != 200 {
 		t.Errorf("after a restart the dev.env administrator gets %d", status)
 	}
-	if err := r.stop(t); err != nil {
-		t.Fatalf("Run returned %v", err)
-	}
+	r.Stop(t)
 
 	// Without dev.env the secret, known only as a hash, is rotated.
 	if err := os.Remove(devEnv); err != nil {
 		t.Fatal(err)
 	}
-	r = start(t, server.Options{RootDir: root, Env: env, Dev: true})
+	r = servertest.Start(t, server.Options{RootDir: root, Env: env, Dev: true})
 	rotated := sourceDevEnv(t, devEnv)
 	if rotated["X_TMS_ADMIN_SECRET"] == "" || rotated["X_TMS_ADMIN_SECRET"] == vars["X_TMS_ADMIN_SECRET"] {
 		t.Fatalf("dev.env after deletion has administrator secret %q, want a new one", rotated["X_TMS_ADMIN_SECRET"])
@@ -476,7 +374,7 @@ func TestDevMode(t *testing.T) {
 func TestTLS(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "root")
 	env := baseEnv(t, "TMS_HTTP_ADDR=https://localhost")
-	r := start(t, server.Options{RootDir: root, Env: env})
+	r := servertest.Start(t, server.Options{RootDir: root, Env: env})
 	if !strings.HasPrefix(r.URL, "https://") {
 		t.Fatalf("server URL %s is not https", r.URL)
 	}
@@ -530,12 +428,10 @@ func TestTLS(t *testing.T) {
 	if _, err := (&http.Client{Timeout: 10 * time.Second}).Get(r.URL + "/v1/tms/version"); err == nil {
 		t.Error("a client without the certificate connected")
 	}
-	if err := r.stop(t); err != nil {
-		t.Fatalf("Run returned %v", err)
-	}
+	r.Stop(t)
 
 	// A restart keeps the certificate.
-	r = start(t, server.Options{RootDir: root, Env: env})
+	r = servertest.Start(t, server.Options{RootDir: root, Env: env})
 	if again, _ := os.ReadFile(certFile); !bytes.Equal(again, certPEM) {
 		t.Error("a restart replaced the certificate")
 	}
@@ -563,8 +459,8 @@ func (b *blockingBody) Read(p []byte) (int, error) {
 
 func TestGracefulShutdown(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "root")
-	r := start(t, server.Options{RootDir: root, Env: baseEnv(t)})
-	admin := adminHeaders("default", secrets(t, r.Stdout.String())["default"])
+	r := servertest.Start(t, server.Options{RootDir: root, Env: baseEnv(t)})
+	admin := adminHeaders("default", servertest.AdminSecrets(r.Stdout.String())["default"])
 
 	payload := `{"tenant":"default","tms_user_id":"inflight","ttl_minutes":-1}`
 	body := &blockingBody{reading: make(chan struct{}), release: make(chan struct{}), body: strings.NewReader(payload)}
@@ -598,19 +494,17 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("the handler never read the body")
 	}
 
-	r.cancel()
+	r.Cancel()
 	select {
-	case err := <-r.done:
-		t.Fatalf("Run returned (%v) with a request in flight", err)
+	case <-r.Done():
+		t.Fatal("Run returned with a request in flight")
 	case <-time.After(200 * time.Millisecond):
 	}
 	close(body.release)
 	if status := <-answered; status != http.StatusCreated {
 		t.Fatalf("in-flight request answered %d, want 201", status)
 	}
-	if err := r.stop(t); err != nil {
-		t.Fatalf("Run returned %v after a graceful shutdown, want nil", err)
-	}
+	r.Stop(t) // fails unless Run returned nil
 
 	// The store is closed: SQLite removes its write-ahead log when the
 	// last connection closes, and the acknowledged write is in the file.
