@@ -1,22 +1,17 @@
 package apidocs_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,105 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
 )
-
-// lockedBuffer collects the server's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// runningServer is a development server ("tms server --dev") in the test
-// process, on a fresh root directory and a port of its own.
-type runningServer struct {
-	url    string
-	root   string
-	output *lockedBuffer
-	stop   func()
-}
-
-func startServer(t *testing.T, env []string) *runningServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &runningServer{root: t.TempDir(), output: &lockedBuffer{}}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{RootDir: srv.root, Dev: true, Env: env, Listener: ln,
-			Stdout: srv.output, Stderr: srv.output, Ready: func(u string) { ready <- u }})
-	}()
-	var once sync.Once
-	srv.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("server stopped with an error: %v\n%s", err, srv.output)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("server did not stop within 30s")
-			}
-		})
-	}
-	t.Cleanup(srv.stop)
-	select {
-	case srv.url = <-ready:
-	case err := <-done:
-		t.Fatalf("server did not start: %v\n%s", err, srv.output)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server not ready within 30s\n%s", srv.output)
-	}
-	return srv
-}
-
-// devEnv reads the variables of the server's dev.env.
-func (srv *runningServer) devEnv(t *testing.T) map[string]string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(srv.root, "dev.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), "export "); ok {
-			k, v, _ := strings.Cut(line, "=")
-			env[k] = strings.Trim(v, "'")
-		}
-	}
-	return env
-}
-
-// adminSecret returns the administrator secret the server printed at its
-// first start for tenant.
-func (srv *runningServer) adminSecret(t *testing.T, tenant string) string {
-	t.Helper()
-	m := regexp.MustCompile(`Tenant: ` + regexp.QuoteMeta(tenant) + `\nAdministrator ID: ~~admin\nPassword: ([0-9a-f]+)`).FindStringSubmatch(srv.output.String())
-	if m == nil {
-		t.Fatalf("the server printed no administrator secret for %s:\n%s", tenant, srv.output)
-	}
-	return m[1]
-}
 
 // checker sends requests to a running server and checks every answer
 // against the OpenAPI document: its status is documented for the
@@ -304,13 +204,17 @@ func csrf(t *testing.T, page answer) string {
 // once. At the end, no secret seen on the way may be in the audit log.
 func TestServerMatchesSpec(t *testing.T) {
 	doc := loadSpec(t)
-	srv := startServer(t, deviceFlowEnv)
-	c := &checker{t: t, doc: doc, base: srv.url, answers: map[string][]int{}, secrets: map[string]string{}}
-	dev := srv.devEnv(t)
+	srv := servertest.StartDev(t, deviceFlowEnv...)
+	c := &checker{t: t, doc: doc, base: srv.URL, answers: map[string][]int{}, secrets: map[string]string{}}
+	dev := srv.DevEnv(t)
+	defaultSecret := servertest.AdminSecrets(srv.Stdout.String())["default"]
+	if defaultSecret == "" {
+		t.Fatalf("the server printed no administrator secret for the default tenant:\n%s", srv.Output)
+	}
 	testAdmin := map[string]string{"X-TMS-TENANT": "test", "X-TMS-ADMIN-ID": "~~admin",
 		"X-TMS-ADMIN-SECRET": c.keep("test admin secret", dev["X_TMS_ADMIN_SECRET"])}
 	defaultAdmin := map[string]string{"X-TMS-TENANT": "default", "X-TMS-ADMIN-ID": "~~admin",
-		"X-TMS-ADMIN-SECRET": c.keep("default admin secret", srv.adminSecret(t, "default"))}
+		"X-TMS-ADMIN-SECRET": c.keep("default admin secret", defaultSecret)}
 	client1 := map[string]string{"X-TMS-TENANT": "test", "X-TMS-CLIENT-ID": tms.TestClientID,
 		"X-TMS-CLIENT-SECRET": c.keep("test client secret", tms.TestClientSecret)}
 	wrongClient := map[string]string{"X-TMS-TENANT": "test", "X-TMS-CLIENT-ID": tms.TestClientID, "X-TMS-CLIENT-SECRET": "wrong"}
@@ -658,14 +562,14 @@ func TestServerMatchesSpec(t *testing.T) {
 		}
 	}
 
-	srv.stop() // flushes the audit log
+	srv.Stop(t) // flushes the audit log
 	checkAuditLog(t, srv, c.secrets)
 }
 
 // checkAuditLog reads the whole audit log of the stopped server: it must
 // hold the events of the session and none of its secrets.
-func checkAuditLog(t *testing.T, srv *runningServer, secrets map[string]string) {
-	st, err := server.OpenStore(t.Context(), server.StoreOptions{RootDir: srv.root, Env: []string{}})
+func checkAuditLog(t *testing.T, srv *servertest.Server, secrets map[string]string) {
+	st, err := server.OpenStore(t.Context(), server.StoreOptions{RootDir: srv.Root, Env: []string{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,14 @@
 package client_test
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tmsproject/tms/internal/client"
-	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 )
 
 // startServer runs a development server (MVP mode on) and returns a client
@@ -22,44 +16,10 @@ import (
 // credentials.
 func startServer(t *testing.T) (admin, app *client.Client) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	root := t.TempDir()
-	go func() {
-		done <- server.Run(ctx, server.Options{RootDir: root, Dev: true, Env: []string{}, Listener: ln,
-			Stdout: io.Discard, Stderr: io.Discard, Ready: func(u string) { ready <- u }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30s")
-		}
-	})
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server not ready within 30s")
-	}
-	devEnv, err := os.ReadFile(filepath.Join(root, "dev.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`X_TMS_ADMIN_SECRET='([0-9a-f]+)'`).FindSubmatch(devEnv)
-	if m == nil {
-		t.Fatalf("no administrator secret in dev.env:\n%s", devEnv)
-	}
-	opts := client.Options{BaseURL: url, Timeout: 10 * time.Second}
-	admin, err = client.New(opts, client.Credentials{Tenant: "test", AdminID: "~~admin", AdminSecret: string(m[1])})
+	srv := servertest.StartDev(t)
+	adminSecret := srv.DevEnv(t)["X_TMS_ADMIN_SECRET"]
+	opts := client.Options{BaseURL: srv.URL, Timeout: 10 * time.Second}
+	admin, err := client.New(opts, client.Credentials{Tenant: "test", AdminID: "~~admin", AdminSecret: adminSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,13 +17,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tmsproject/tms/internal/client"
 	"github.com/tmsproject/tms/internal/keycmd"
-	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
@@ -65,24 +64,6 @@ func requireSSHD(t *testing.T) {
 	if _, err := user.Lookup(akcUser); err != nil {
 		t.Skipf("skipping: no %s account to run the AuthorizedKeysCommand as: %v", akcUser, err)
 	}
-}
-
-// syncBuffer collects the output of a process or server for diagnostics.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // randomSuffix returns n random bytes in hex.
@@ -144,69 +125,19 @@ func buildTMS(t *testing.T, dir string) string {
 	return binary
 }
 
-// tmsServer is a TMS development server running in the test process.
+// tmsServer is a TMS development server running in the test process,
+// with the test tenant's administrator secret.
 type tmsServer struct {
-	URL         string
+	*servertest.Server
 	adminSecret string
-	log         *syncBuffer
-	stop        func()
 }
 
 // startTMS starts "tms server --dev" on a fresh root directory with the
 // given TMS_* environment, listening on a free loopback port.
 func startTMS(t *testing.T, env ...string) *tmsServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	s := &tmsServer{log: &syncBuffer{}}
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{
-			RootDir: root, Dev: true, Env: env, Listener: ln,
-			Stdout: s.log, Stderr: s.log,
-			Ready: func(url string) { ready <- url },
-		})
-	}()
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("TMS server stopped with an error: %v\n%s", err, s.log)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("TMS server did not stop within 30s")
-			}
-		})
-	}
-	t.Cleanup(s.stop)
-	select {
-	case s.URL = <-ready:
-	case err := <-done:
-		t.Fatalf("TMS server did not start: %v\n%s", err, s.log)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("TMS server not ready within 30s\n%s", s.log)
-	}
-	devEnv, err := os.ReadFile(filepath.Join(root, "dev.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.SplitSeq(string(devEnv), "\n") {
-		if v, ok := strings.CutPrefix(line, "export X_TMS_ADMIN_SECRET="); ok {
-			s.adminSecret = strings.Trim(v, "'")
-		}
-	}
-	if s.adminSecret == "" {
-		t.Fatalf("no administrator secret in %s/dev.env", root)
-	}
-	return s
+	srv := servertest.StartDev(t, env...)
+	return &tmsServer{Server: srv, adminSecret: srv.DevEnv(t)["X_TMS_ADMIN_SECRET"]}
 }
 
 // api returns a client of the server with the test tenant's client
@@ -414,7 +345,7 @@ func (h *helper) logSize(t *testing.T) int64 {
 // sshd is an OpenSSH server on a loopback port.
 type sshd struct {
 	port   int
-	output *syncBuffer
+	output *servertest.Buffer
 }
 
 // startSSHD starts sshd in the foreground on a free loopback port with its
@@ -464,7 +395,7 @@ AllowUsers %s
 		}
 	}
 
-	s := &sshd{port: port, output: &syncBuffer{}}
+	s := &sshd{port: port, output: &servertest.Buffer{}}
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", configFile)
 	cmd.Stdout, cmd.Stderr = s.output, s.output
 	if err := cmd.Start(); err != nil {

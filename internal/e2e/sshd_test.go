@@ -99,7 +99,7 @@ func TestSSHDLogin(t *testing.T) {
 	})
 
 	t.Run("server down fails closed", func(t *testing.T) {
-		srv.stop()
+		srv.Stop(t)
 		r, lines := sshd.wantRefused(t, h, alice, fresh)
 		wantLogMention(t, lines, "connection refused")
 		t.Logf("login refused %v after the server stopped (helper timeout 5s, helper log: %s)",

@@ -1,18 +1,17 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tmsproject/tms/internal/loadtest/report"
 	"github.com/tmsproject/tms/internal/loadtest/wiretest"
+	"github.com/tmsproject/tms/internal/server/servertest"
 )
 
 // testConfig is a small closed run of scenarios against url with the
@@ -34,29 +33,11 @@ func testConfig(url string, scenarios ...string) Config {
 	}
 }
 
-// syncBuffer is a log writer safe for the run's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // runTest runs cfg with the built-in scenarios and returns the report and
 // what the run logged.
 func runTest(t *testing.T, cfg Config) (*report.Report, string, error) {
 	t.Helper()
-	var log syncBuffer
+	var log servertest.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	rep, err := Run(ctx, cfg, NewRegistry(BuiltinScenarios()...), Output{Log: &log, Progress: ProgressLines, ProgressEvery: 200 * time.Millisecond})

@@ -1,20 +1,16 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tmsproject/tms/internal/server"
+	"github.com/tmsproject/tms/internal/server/servertest"
 )
 
 // devServer is a TMS development server (tms server --dev) running in the
@@ -28,65 +24,8 @@ type devServer struct {
 // until the test ends.
 func startDevServer(t *testing.T) *devServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	var out syncBuffer
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{RootDir: root, Dev: true, Env: []string{}, Listener: ln,
-			Stdout: &out, Stderr: &out, Ready: func(u string) { ready <- u }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("dev server stopped with an error: %v\n%s", err, out.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("dev server did not stop within 30s")
-		}
-	})
-	srv := &devServer{}
-	select {
-	case srv.url = <-ready:
-	case err := <-done:
-		t.Fatalf("dev server did not start: %v\n%s", err, out.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("dev server not ready within 30s\n%s", out.String())
-	}
-	srv.env = readDevEnv(t, filepath.Join(root, "dev.env"))
-	return srv
-}
-
-// readDevEnv reads the export lines of a dev.env.
-func readDevEnv(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), "export "); ok {
-			k, v, _ := strings.Cut(line, "=")
-			vars[k] = strings.Trim(v, "'")
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if vars["X_TMS_ADMIN_SECRET"] == "" {
-		t.Fatalf("%s has no X_TMS_ADMIN_SECRET", path)
-	}
-	return vars
+	srv := servertest.StartDev(t)
+	return &devServer{url: srv.URL, env: srv.DevEnv(t)}
 }
 
 // inputs returns the load-test inputs of the server's dev.env.
@@ -244,7 +183,7 @@ func TestLoginFailuresNameTheirStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.close()
-	var log syncBuffer
+	var log servertest.Buffer
 	env := &Env{Inputs: in, LoginUsers: 1, client: c, con: newConsole(&log)}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
