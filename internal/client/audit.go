@@ -77,7 +77,5 @@ func (c *Client) ListAudit(ctx context.Context, q AuditQuery) (AuditList, error)
 	if q.NoTenant {
 		v.Set("no_tenant", "true")
 	}
-	var out AuditList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/audit/list", v, nil, &out)
-	return out, err
+	return call[AuditList](ctx, c, http.MethodGet, "/v1/tms/audit/list", v, nil)
 }

@@ -130,6 +130,14 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
+// call is Do for a request whose answer is a T: it returns the decoded
+// answer.
+func call[T any](ctx context.Context, c *Client, method, path string, query url.Values, body any) (T, error) {
+	var out T
+	err := c.Do(ctx, method, path, query, body, &out)
+	return out, err
+}
+
 // send performs a request and returns the body of a 2xx answer.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any) ([]byte, error) {
 	u := *c.base

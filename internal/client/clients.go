@@ -61,25 +61,19 @@ func (c *Client) CreateClient(ctx context.Context, nc NewClient) (ClientSecret, 
 		AppName    string `json:"app_name"`
 		AppVersion string `json:"app_version"`
 	}{nc.ClientID, c.Creds.Tenant, nc.AppName, nc.AppVersion}
-	var out ClientSecret
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/client", nil, body, &out)
-	return out, err
+	return call[ClientSecret](ctx, c, http.MethodPost, "/v1/tms/client", nil, body)
 }
 
 // GetClient returns a client (GET /v1/tms/client/{client_id}). A client may
 // read only itself; an administrator any client of the tenant.
 func (c *Client) GetClient(ctx context.Context, clientID string) (ClientRecord, error) {
-	var out ClientRecord
-	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/client/%s", clientID), nil, nil, &out)
-	return out, err
+	return call[ClientRecord](ctx, c, http.MethodGet, pathf("/v1/tms/client/%s", clientID), nil, nil)
 }
 
 // ListClients lists the tenant's clients (GET /v1/tms/client/list); a
 // client sees only itself.
 func (c *Client) ListClients(ctx context.Context) (ClientList, error) {
-	var out ClientList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/client/list", nil, nil, &out)
-	return out, err
+	return call[ClientList](ctx, c, http.MethodGet, "/v1/tms/client/list", nil, nil)
 }
 
 // UpdateClient changes a client's app version or enabled flag
@@ -92,23 +86,17 @@ func (c *Client) UpdateClient(ctx context.Context, clientID string, upd ClientUp
 	if upd.Enabled != nil {
 		q.Set("enabled", strconv.FormatBool(*upd.Enabled))
 	}
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, pathf("/v1/tms/client/upd/%s", clientID), q, nil, &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, pathf("/v1/tms/client/upd/%s", clientID), q, nil)
 }
 
 // RotateClientSecret gives a client a new secret and returns it
 // (PATCH /v1/tms/client/secret/{client_id}).
 func (c *Client) RotateClientSecret(ctx context.Context, clientID string) (ClientSecret, error) {
-	var out ClientSecret
-	err := c.Do(ctx, http.MethodPatch, pathf("/v1/tms/client/secret/%s", clientID), nil, nil, &out)
-	return out, err
+	return call[ClientSecret](ctx, c, http.MethodPatch, pathf("/v1/tms/client/secret/%s", clientID), nil, nil)
 }
 
 // DeleteClient deletes a client with its delegations, keys and
 // reservations (DELETE /v1/tms/client/del/{client_id}).
 func (c *Client) DeleteClient(ctx context.Context, clientID string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/client/del/%s", clientID), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/client/del/%s", clientID), nil, nil)
 }

@@ -48,37 +48,27 @@ func (c *Client) delegationBody(ref DelegationRef, ttlMinutes *int64) delegation
 // CreateDelegation lets a client obtain keys for a user
 // (POST /v1/tms/delegations); ttlMinutes < 0 means it never expires.
 func (c *Client) CreateDelegation(ctx context.Context, ref DelegationRef, ttlMinutes int64) (Delegation, error) {
-	var out Delegation
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/delegations", nil, c.delegationBody(ref, &ttlMinutes), &out)
-	return out, err
+	return call[Delegation](ctx, c, http.MethodPost, "/v1/tms/delegations", nil, c.delegationBody(ref, &ttlMinutes))
 }
 
 // GetDelegation returns a delegation by its id (GET /v1/tms/delegations/{id}).
 func (c *Client) GetDelegation(ctx context.Context, id int64) (Delegation, error) {
-	var out Delegation
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/delegations/"+strconv.FormatInt(id, 10), nil, nil, &out)
-	return out, err
+	return call[Delegation](ctx, c, http.MethodGet, "/v1/tms/delegations/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
 // ListDelegations lists the tenant's delegations (GET /v1/tms/delegations/list).
 func (c *Client) ListDelegations(ctx context.Context) (DelegationList, error) {
-	var out DelegationList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/delegations/list", nil, nil, &out)
-	return out, err
+	return call[DelegationList](ctx, c, http.MethodGet, "/v1/tms/delegations/list", nil, nil)
 }
 
 // UpdateDelegation sets a delegation to expire ttlMinutes from now
 // (PATCH /v1/tms/delegations/upd).
 func (c *Client) UpdateDelegation(ctx context.Context, ref DelegationRef, ttlMinutes int64) (Updated, error) {
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, "/v1/tms/delegations/upd", nil, c.delegationBody(ref, &ttlMinutes), &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, "/v1/tms/delegations/upd", nil, c.delegationBody(ref, &ttlMinutes))
 }
 
 // DeleteDelegation deletes a delegation and the keys that depend on it
 // (DELETE /v1/tms/delegations/del).
 func (c *Client) DeleteDelegation(ctx context.Context, ref DelegationRef) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, "/v1/tms/delegations/del", nil, c.delegationBody(ref, nil), &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, "/v1/tms/delegations/del", nil, c.delegationBody(ref, nil))
 }

@@ -32,7 +32,5 @@ func (c *Client) Hello(ctx context.Context, name string) (string, error) {
 
 // Version returns the server's version (GET /v1/tms/version).
 func (c *Client) Version(ctx context.Context) (ServerVersion, error) {
-	var out ServerVersion
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/version", nil, nil, &out)
-	return out, err
+	return call[ServerVersion](ctx, c, http.MethodGet, "/v1/tms/version", nil, nil)
 }

@@ -39,23 +39,17 @@ type hostCredentialBody struct {
 // CreateHostCredential creates the credential a login host sends with its
 // key lookups and returns its secret (POST /v1/tms/hosts/credentials).
 func (c *Client) CreateHostCredential(ctx context.Context, host string) (HostSecret, error) {
-	var out HostSecret
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/hosts/credentials", nil, hostCredentialBody{c.Creds.Tenant, host}, &out)
-	return out, err
+	return call[HostSecret](ctx, c, http.MethodPost, "/v1/tms/hosts/credentials", nil, hostCredentialBody{c.Creds.Tenant, host})
 }
 
 // ListHostCredentials lists the tenant's host credentials
 // (GET /v1/tms/hosts/credentials/list).
 func (c *Client) ListHostCredentials(ctx context.Context) (HostCredentialList, error) {
-	var out HostCredentialList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/hosts/credentials/list", nil, nil, &out)
-	return out, err
+	return call[HostCredentialList](ctx, c, http.MethodGet, "/v1/tms/hosts/credentials/list", nil, nil)
 }
 
 // DeleteHostCredential deletes a host's credential
 // (DELETE /v1/tms/hosts/credentials/del).
 func (c *Client) DeleteHostCredential(ctx context.Context, host string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, "/v1/tms/hosts/credentials/del", nil, hostCredentialBody{c.Creds.Tenant, host}, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, "/v1/tms/hosts/credentials/del", nil, hostCredentialBody{c.Creds.Tenant, host})
 }

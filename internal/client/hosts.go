@@ -35,28 +35,20 @@ type hostBody struct {
 
 // CreateHost records an address of a host (POST /v1/tms/hosts).
 func (c *Client) CreateHost(ctx context.Context, host, addr string) (Host, error) {
-	var out Host
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/hosts", nil, hostBody{c.Creds.Tenant, host, addr}, &out)
-	return out, err
+	return call[Host](ctx, c, http.MethodPost, "/v1/tms/hosts", nil, hostBody{c.Creds.Tenant, host, addr})
 }
 
 // GetHost returns a host record by its id (GET /v1/tms/hosts/{id}).
 func (c *Client) GetHost(ctx context.Context, id int64) (Host, error) {
-	var out Host
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/hosts/"+strconv.FormatInt(id, 10), nil, nil, &out)
-	return out, err
+	return call[Host](ctx, c, http.MethodGet, "/v1/tms/hosts/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
 // ListHosts lists the tenant's host records (GET /v1/tms/hosts/list).
 func (c *Client) ListHosts(ctx context.Context) (HostList, error) {
-	var out HostList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/hosts/list", nil, nil, &out)
-	return out, err
+	return call[HostList](ctx, c, http.MethodGet, "/v1/tms/hosts/list", nil, nil)
 }
 
 // DeleteHost deletes a host record (DELETE /v1/tms/hosts/del).
 func (c *Client) DeleteHost(ctx context.Context, host, addr string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, "/v1/tms/hosts/del", nil, hostBody{c.Creds.Tenant, host, addr}, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, "/v1/tms/hosts/del", nil, hostBody{c.Creds.Tenant, host, addr})
 }

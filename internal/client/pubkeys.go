@@ -119,9 +119,7 @@ func (c *Client) CreateKey(ctx context.Context, req KeyRequest) (IssuedKey, erro
 		TTLMinutes   int64  `json:"ttl_minutes"`
 		KeyType      string `json:"key_type,omitempty"`
 	}{req.User, req.Host, req.Account, req.NumUses, req.TTLMinutes, req.KeyType}
-	var out IssuedKey
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/pubkeys/creds", nil, body, &out)
-	return out, err
+	return call[IssuedKey](ctx, c, http.MethodPost, "/v1/tms/pubkeys/creds", nil, body)
 }
 
 // RetrieveKey asks which public key may log in, as sshd's helper does
@@ -135,25 +133,19 @@ func (c *Client) RetrieveKey(ctx context.Context, req RetrieveRequest) (Retrieve
 		Fingerprint string `json:"public_key_fingerprint"`
 		KeyType     string `json:"key_type,omitempty"`
 	}{req.Account, req.UID, req.Host, req.Fingerprint, req.KeyType}
-	var out RetrievedKey
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/pubkeys/creds/retrieve", nil, body, &out)
-	return out, err
+	return call[RetrievedKey](ctx, c, http.MethodPost, "/v1/tms/pubkeys/creds/retrieve", nil, body)
 }
 
 // GetPubkey returns a key by its id (GET /v1/tms/pubkeys/id/{seqno}); a
 // client sees only its own keys.
 func (c *Client) GetPubkey(ctx context.Context, id int64) (Pubkey, error) {
-	var out Pubkey
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/pubkeys/id/"+strconv.FormatInt(id, 10), nil, nil, &out)
-	return out, err
+	return call[Pubkey](ctx, c, http.MethodGet, "/v1/tms/pubkeys/id/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
 // ListPubkeys lists keys (GET /v1/tms/pubkeys/list); a client sees only
 // its own keys, an administrator every key of the tenant.
 func (c *Client) ListPubkeys(ctx context.Context) (PubkeyList, error) {
-	var out PubkeyList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/pubkeys/list", nil, nil, &out)
-	return out, err
+	return call[PubkeyList](ctx, c, http.MethodGet, "/v1/tms/pubkeys/list", nil, nil)
 }
 
 type pubkeyBody struct {
@@ -168,15 +160,11 @@ type pubkeyBody struct {
 // UpdatePubkey changes a key's use limit or expiry (PATCH /v1/tms/pubkeys).
 func (c *Client) UpdatePubkey(ctx context.Context, ref PubkeyRef, ch PubkeyChange) (Updated, error) {
 	body := pubkeyBody{ref.ClientID, c.Creds.Tenant, ref.Host, ref.Fingerprint, ch.MaxUses, ch.TTLMinutes}
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, "/v1/tms/pubkeys", nil, body, &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, "/v1/tms/pubkeys", nil, body)
 }
 
 // DeletePubkey deletes a key and its reservations (DELETE /v1/tms/pubkeys/del).
 func (c *Client) DeletePubkey(ctx context.Context, ref PubkeyRef) (Deleted, error) {
 	body := pubkeyBody{ClientID: ref.ClientID, Tenant: c.Creds.Tenant, Host: ref.Host, Fingerprint: ref.Fingerprint}
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, "/v1/tms/pubkeys/del", nil, body, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, "/v1/tms/pubkeys/del", nil, body)
 }

@@ -51,9 +51,7 @@ func (c *Client) CreateReservation(ctx context.Context, req ReservationRequest) 
 		Fingerprint  string `json:"public_key_fingerprint"`
 		TTLMinutes   int64  `json:"ttl_minutes"`
 	}{req.User, req.Host, req.Fingerprint, req.TTLMinutes}
-	var out Reservation
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/reservations", nil, body, &out)
-	return out, err
+	return call[Reservation](ctx, c, http.MethodPost, "/v1/tms/reservations", nil, body)
 }
 
 // ExtendReservation adds a reservation under a top-level one
@@ -65,31 +63,23 @@ func (c *Client) ExtendReservation(ctx context.Context, req ExtensionRequest) (R
 		Fingerprint  string `json:"public_key_fingerprint"`
 		ParentResID  string `json:"parent_resid"`
 	}{req.User, req.Host, req.Fingerprint, req.ParentResID}
-	var out Reservation
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/reservations/extend", nil, body, &out)
-	return out, err
+	return call[Reservation](ctx, c, http.MethodPost, "/v1/tms/reservations/extend", nil, body)
 }
 
 // GetReservation returns a reservation
 // (GET /v1/tms/reservations/{client_id}/{resid}).
 func (c *Client) GetReservation(ctx context.Context, clientID, resID string) (Reservation, error) {
-	var out Reservation
-	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/reservations/%s/%s", clientID, resID), nil, nil, &out)
-	return out, err
+	return call[Reservation](ctx, c, http.MethodGet, pathf("/v1/tms/reservations/%s/%s", clientID, resID), nil, nil)
 }
 
 // DeleteReservation deletes one reservation
 // (DELETE /v1/tms/reservations/del/{client_id}/{resid}).
 func (c *Client) DeleteReservation(ctx context.Context, clientID, resID string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/reservations/del/%s/%s", clientID, resID), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/reservations/del/%s/%s", clientID, resID), nil, nil)
 }
 
 // DeleteRelatedReservations deletes a reservation and its extensions
 // (DELETE /v1/tms/reservations/del/related/{client_id}/{resid}).
 func (c *Client) DeleteRelatedReservations(ctx context.Context, clientID, resID string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/reservations/del/related/%s/%s", clientID, resID), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/reservations/del/related/%s/%s", clientID, resID), nil, nil)
 }

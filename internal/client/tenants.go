@@ -36,25 +36,19 @@ type NewTenant struct {
 // (POST /v1/tms/tenants/{tenant}). Only the administrator of the default
 // tenant may, so the credentials must be for tenant "default".
 func (c *Client) CreateTenant(ctx context.Context, name string) (NewTenant, error) {
-	var out NewTenant
-	err := c.Do(ctx, http.MethodPost, pathf("/v1/tms/tenants/%s", name), nil, nil, &out)
-	return out, err
+	return call[NewTenant](ctx, c, http.MethodPost, pathf("/v1/tms/tenants/%s", name), nil, nil)
 }
 
 // GetTenant returns a tenant (GET /v1/tms/tenants/{tenant}); it needs no
 // credentials.
 func (c *Client) GetTenant(ctx context.Context, name string) (Tenant, error) {
-	var out Tenant
-	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/tenants/%s", name), nil, nil, &out)
-	return out, err
+	return call[Tenant](ctx, c, http.MethodGet, pathf("/v1/tms/tenants/%s", name), nil, nil)
 }
 
 // ListTenants returns every tenant (GET /v1/tms/tenants/list); it needs no
 // credentials.
 func (c *Client) ListTenants(ctx context.Context) (TenantList, error) {
-	var out TenantList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/tenants/list", nil, nil, &out)
-	return out, err
+	return call[TenantList](ctx, c, http.MethodGet, "/v1/tms/tenants/list", nil, nil)
 }
 
 // UpdateTenant enables or disables the credentials' own tenant
@@ -64,23 +58,17 @@ func (c *Client) UpdateTenant(ctx context.Context, name string, enabled bool) (U
 		Tenant  string `json:"tenant"`
 		Enabled bool   `json:"enabled"`
 	}{name, enabled}
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, "/v1/tms/tenants/upd", nil, body, &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, "/v1/tms/tenants/upd", nil, body)
 }
 
 // DeleteTenant deletes an empty tenant and its administrator
 // (DELETE /v1/tms/tenants/del/{tenant}).
 func (c *Client) DeleteTenant(ctx context.Context, name string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/tenants/del/%s", name), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/tenants/del/%s", name), nil, nil)
 }
 
 // WipeTenant deletes a tenant with everything in it
 // (DELETE /v1/tms/tenants/wipe/{tenant}).
 func (c *Client) WipeTenant(ctx context.Context, name string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/tenants/wipe/%s", name), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/tenants/wipe/%s", name), nil, nil)
 }

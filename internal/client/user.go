@@ -48,23 +48,17 @@ func (c *Client) CreateUser(ctx context.Context, username, password string) (Use
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}{c.Creds.Tenant, username, password}
-	var out User
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/users", nil, body, &out)
-	return out, err
+	return call[User](ctx, c, http.MethodPost, "/v1/tms/users", nil, body)
 }
 
 // GetUser returns a user (GET /v1/tms/users/{username}).
 func (c *Client) GetUser(ctx context.Context, username string) (User, error) {
-	var out User
-	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/users/%s", username), nil, nil, &out)
-	return out, err
+	return call[User](ctx, c, http.MethodGet, pathf("/v1/tms/users/%s", username), nil, nil)
 }
 
 // ListUsers lists the tenant's users (GET /v1/tms/users/list).
 func (c *Client) ListUsers(ctx context.Context) (UserList, error) {
-	var out UserList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/users/list", nil, nil, &out)
-	return out, err
+	return call[UserList](ctx, c, http.MethodGet, "/v1/tms/users/list", nil, nil)
 }
 
 // UpdateUser enables or disables a user or sets a new password
@@ -76,25 +70,19 @@ func (c *Client) UpdateUser(ctx context.Context, username string, ch UserChange)
 		Enabled  *bool   `json:"enabled,omitempty"`
 		Password *string `json:"password,omitempty"`
 	}{c.Creds.Tenant, username, ch.Enabled, ch.Password}
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, "/v1/tms/users/upd", nil, body, &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, "/v1/tms/users/upd", nil, body)
 }
 
 // DeleteUser deletes a user with the user's sign-ins and tokens
 // (DELETE /v1/tms/users/del/{username}).
 func (c *Client) DeleteUser(ctx context.Context, username string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/users/del/%s", username), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/users/del/%s", username), nil, nil)
 }
 
 // ProvisionTOTP gives a user a new TOTP secret, replacing any earlier one
 // (POST /v1/tms/users/{username}/totp).
 func (c *Client) ProvisionTOTP(ctx context.Context, username string) (TOTPProvision, error) {
-	var out TOTPProvision
-	err := c.Do(ctx, http.MethodPost, pathf("/v1/tms/users/%s/totp", username), nil, nil, &out)
-	return out, err
+	return call[TOTPProvision](ctx, c, http.MethodPost, pathf("/v1/tms/users/%s/totp", username), nil, nil)
 }
 
 // OAuthClient is a public OAuth client of a tenant, such as tms-cli.
@@ -127,17 +115,13 @@ func (c *Client) CreateOAuthClient(ctx context.Context, clientID, appName, appVe
 		AppName    string `json:"app_name"`
 		AppVersion string `json:"app_version"`
 	}{c.Creds.Tenant, clientID, appName, appVersion}
-	var out OAuthClient
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/oauthclients", nil, body, &out)
-	return out, err
+	return call[OAuthClient](ctx, c, http.MethodPost, "/v1/tms/oauthclients", nil, body)
 }
 
 // ListOAuthClients lists the tenant's public OAuth clients
 // (GET /v1/tms/oauthclients/list).
 func (c *Client) ListOAuthClients(ctx context.Context) (OAuthClientList, error) {
-	var out OAuthClientList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/oauthclients/list", nil, nil, &out)
-	return out, err
+	return call[OAuthClientList](ctx, c, http.MethodGet, "/v1/tms/oauthclients/list", nil, nil)
 }
 
 // Me is what the signed-in user learns about the login: zero times mean
@@ -155,17 +139,13 @@ type Me struct {
 
 // Me describes the user of the bearer token (GET /v1/tms/user/me).
 func (c *Client) Me(ctx context.Context) (Me, error) {
-	var out Me
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/user/me", nil, nil, &out)
-	return out, err
+	return call[Me](ctx, c, http.MethodGet, "/v1/tms/user/me", nil, nil)
 }
 
 // ListMyKeys lists the keys issued for the user of the bearer token, by
 // any client (GET /v1/tms/user/keys).
 func (c *Client) ListMyKeys(ctx context.Context) (PubkeyList, error) {
-	var out PubkeyList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/user/keys", nil, nil, &out)
-	return out, err
+	return call[PubkeyList](ctx, c, http.MethodGet, "/v1/tms/user/keys", nil, nil)
 }
 
 // MyKeyRequest asks for a key pair for the user of the bearer token on a
@@ -191,17 +171,13 @@ func (c *Client) CreateMyKey(ctx context.Context, req MyKeyRequest) (IssuedKey, 
 		TTLMinutes  int64  `json:"ttl_minutes"`
 		KeyType     string `json:"key_type,omitempty"`
 	}{req.Host, req.Account, req.NumUses, req.TTLMinutes, req.KeyType}
-	var out IssuedKey
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/user/keys", nil, body, &out)
-	return out, err
+	return call[IssuedKey](ctx, c, http.MethodPost, "/v1/tms/user/keys", nil, body)
 }
 
 // DeleteMyKey deletes one of the user's keys
 // (DELETE /v1/tms/user/keys/{fingerprint}?host=).
 func (c *Client) DeleteMyKey(ctx context.Context, host, fingerprint string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/user/keys/%s", fingerprint), url.Values{"host": {host}}, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/user/keys/%s", fingerprint), url.Values{"host": {host}}, nil)
 }
 
 // MyDelegationList answers ListMyDelegations.
@@ -214,15 +190,11 @@ type MyDelegationList struct {
 // ListMyDelegations lists the user's delegations to clients
 // (GET /v1/tms/user/delegations).
 func (c *Client) ListMyDelegations(ctx context.Context) (MyDelegationList, error) {
-	var out MyDelegationList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/user/delegations", nil, nil, &out)
-	return out, err
+	return call[MyDelegationList](ctx, c, http.MethodGet, "/v1/tms/user/delegations", nil, nil)
 }
 
 // RevokeMyDelegation deletes the user's delegation to a client and revokes
 // the user's tokens for it (DELETE /v1/tms/user/delegations/{client_id}).
 func (c *Client) RevokeMyDelegation(ctx context.Context, clientID string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/user/delegations/%s", clientID), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/user/delegations/%s", clientID), nil, nil)
 }

@@ -51,37 +51,27 @@ func (c *Client) userHostBody(ref UserHostRef, ttlMinutes *int64) userHostBody {
 // CreateUserHost lets a user log in to an account on a host
 // (POST /v1/tms/userhosts); ttlMinutes < 0 means it never expires.
 func (c *Client) CreateUserHost(ctx context.Context, ref UserHostRef, ttlMinutes int64) (UserHost, error) {
-	var out UserHost
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/userhosts", nil, c.userHostBody(ref, &ttlMinutes), &out)
-	return out, err
+	return call[UserHost](ctx, c, http.MethodPost, "/v1/tms/userhosts", nil, c.userHostBody(ref, &ttlMinutes))
 }
 
 // GetUserHost returns a mapping by its id (GET /v1/tms/userhosts/{id}).
 func (c *Client) GetUserHost(ctx context.Context, id int64) (UserHost, error) {
-	var out UserHost
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/userhosts/"+strconv.FormatInt(id, 10), nil, nil, &out)
-	return out, err
+	return call[UserHost](ctx, c, http.MethodGet, "/v1/tms/userhosts/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
 // ListUserHosts lists the tenant's mappings (GET /v1/tms/userhosts/list).
 func (c *Client) ListUserHosts(ctx context.Context) (UserHostList, error) {
-	var out UserHostList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/userhosts/list", nil, nil, &out)
-	return out, err
+	return call[UserHostList](ctx, c, http.MethodGet, "/v1/tms/userhosts/list", nil, nil)
 }
 
 // UpdateUserHost sets a mapping to expire ttlMinutes from now
 // (PATCH /v1/tms/userhosts/upd).
 func (c *Client) UpdateUserHost(ctx context.Context, ref UserHostRef, ttlMinutes int64) (Updated, error) {
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, "/v1/tms/userhosts/upd", nil, c.userHostBody(ref, &ttlMinutes), &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, "/v1/tms/userhosts/upd", nil, c.userHostBody(ref, &ttlMinutes))
 }
 
 // DeleteUserHost deletes a mapping and the keys that depend on it
 // (DELETE /v1/tms/userhosts/del).
 func (c *Client) DeleteUserHost(ctx context.Context, ref UserHostRef) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, "/v1/tms/userhosts/del", nil, c.userHostBody(ref, nil), &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, "/v1/tms/userhosts/del", nil, c.userHostBody(ref, nil))
 }

@@ -34,23 +34,17 @@ func (c *Client) CreateUserMFA(ctx context.Context, user string, ttlMinutes int6
 		TMSUserID  string `json:"tms_user_id"`
 		TTLMinutes int64  `json:"ttl_minutes"`
 	}{c.Creds.Tenant, user, ttlMinutes}
-	var out UserMFA
-	err := c.Do(ctx, http.MethodPost, "/v1/tms/usermfa", nil, body, &out)
-	return out, err
+	return call[UserMFA](ctx, c, http.MethodPost, "/v1/tms/usermfa", nil, body)
 }
 
 // GetUserMFA returns a user's MFA record (GET /v1/tms/usermfa/{tms_user_id}).
 func (c *Client) GetUserMFA(ctx context.Context, user string) (UserMFA, error) {
-	var out UserMFA
-	err := c.Do(ctx, http.MethodGet, pathf("/v1/tms/usermfa/%s", user), nil, nil, &out)
-	return out, err
+	return call[UserMFA](ctx, c, http.MethodGet, pathf("/v1/tms/usermfa/%s", user), nil, nil)
 }
 
 // ListUserMFA lists the tenant's MFA records (GET /v1/tms/usermfa/list).
 func (c *Client) ListUserMFA(ctx context.Context) (UserMFAList, error) {
-	var out UserMFAList
-	err := c.Do(ctx, http.MethodGet, "/v1/tms/usermfa/list", nil, nil, &out)
-	return out, err
+	return call[UserMFAList](ctx, c, http.MethodGet, "/v1/tms/usermfa/list", nil, nil)
 }
 
 // UpdateUserMFA enables or disables a user's MFA record
@@ -61,15 +55,11 @@ func (c *Client) UpdateUserMFA(ctx context.Context, user string, enabled bool) (
 		Tenant    string `json:"tenant"`
 		Enabled   bool   `json:"enabled"`
 	}{user, c.Creds.Tenant, enabled}
-	var out Updated
-	err := c.Do(ctx, http.MethodPatch, "/v1/tms/usermfa/upd", nil, body, &out)
-	return out, err
+	return call[Updated](ctx, c, http.MethodPatch, "/v1/tms/usermfa/upd", nil, body)
 }
 
 // DeleteUserMFA deletes a user's MFA record with the user's host mappings,
 // delegations and keys (DELETE /v1/tms/usermfa/del/{tms_user_id}).
 func (c *Client) DeleteUserMFA(ctx context.Context, user string) (Deleted, error) {
-	var out Deleted
-	err := c.Do(ctx, http.MethodDelete, pathf("/v1/tms/usermfa/del/%s", user), nil, nil, &out)
-	return out, err
+	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/usermfa/del/%s", user), nil, nil)
 }
