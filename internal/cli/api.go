@@ -394,6 +394,15 @@ func ttlFlag(cmd *cobra.Command, p *int64, what string) {
 	cmd.Flags().Int64Var(p, "ttl-minutes", -1, "minutes until the "+what+" expires; -1 never")
 }
 
+// requiredTTL checks that --ttl-minutes was given, as a value the API can
+// take.
+func requiredTTL(cmd *cobra.Command, ttl int64) error {
+	if !cmd.Flags().Changed("ttl-minutes") {
+		return &usageError{fmt.Errorf("--ttl-minutes: required (-1: never expires)")}
+	}
+	return checkInt32("ttl-minutes", ttl)
+}
+
 // checkInt32 rejects values the API cannot take as a 32-bit integer.
 func checkInt32(flag string, v int64) error {
 	if v < -2147483648 || v > 2147483647 {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -130,22 +129,14 @@ func newDelegationsUpdateCommand(g *apiGroup) *cobra.Command {
 			if err := required(cmd, "client", "user"); err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("ttl-minutes") {
-				return &usageError{fmt.Errorf("--ttl-minutes: required (-1: never expires)")}
-			}
-			return checkInt32("ttl-minutes", ttl)
+			return requiredTTL(cmd, ttl)
 		},
 		RunE: g.run(asAdmin, func(ctx context.Context, s *session, _ []string) error {
 			res, err := s.api.UpdateDelegation(ctx, ref, ttl)
 			if err != nil {
 				return err
 			}
-			return g.show(&res, func(o *output) {
-				o.line("%s", res.ResultMsg)
-				if res.FieldsUpdated > 0 {
-					o.field("expires_at", expiry(res.ExpiresMsg))
-				}
-			})
+			return g.show(&res, func(o *output) { showExpiryUpdate(o, res) })
 		}),
 	}
 	delegationFlags(cmd, &ref)

@@ -92,6 +92,15 @@ func expiry(msg string) string {
 	return when(t)
 }
 
+// showExpiryUpdate prints the answer of an update that sets an expiry: its
+// message and, when a record changed, the new expiry.
+func showExpiryUpdate(o *output, res client.Updated) {
+	o.line("%s", res.ResultMsg)
+	if res.FieldsUpdated > 0 {
+		o.field("expires_at", expiry(res.ExpiresMsg))
+	}
+}
+
 // uses describes a key's use limit.
 func uses(maxUses, remaining int64) string {
 	if maxUses >= client.Unlimited {
