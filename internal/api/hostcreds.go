@@ -74,10 +74,7 @@ func (a *API) listHostCredentials(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]hostCredentialElement, len(list))
-	for i, hc := range list {
-		out[i] = hostCredentialElem(hc)
-	}
+	out := elements(list, hostCredentialElem)
 	writeJSON(w, http.StatusOK, struct {
 		Credentials    []hostCredentialElement `json:"credentials"`
 		NumCredentials int                     `json:"num_credentials"`

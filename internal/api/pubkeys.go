@@ -157,6 +157,20 @@ func pubkeyElem(k store.Pubkey) pubkeyElement {
 		k.InitialTTLMinutes, k.KeyBits, k.KeyType, k.MaxUses, k.PublicKey, k.Fingerprint, k.RemainingUses, k.Tenant, Time(k.Updated)}
 }
 
+// pubkeyList answers the routes that list keys.
+type pubkeyList struct {
+	NumPubkeys int             `json:"num_pubkeys"`
+	Pubkeys    []pubkeyElement `json:"pubkeys"`
+	ResultCode string          `json:"result_code"`
+	ResultMsg  string          `json:"result_msg"`
+}
+
+// listedPubkeys is the successful answer listing keys.
+func listedPubkeys(keys []store.Pubkey) pubkeyList {
+	out := elements(keys, pubkeyElem)
+	return pubkeyList{len(out), out, "0", success}
+}
+
 func (a *API) getPubkey(w http.ResponseWriter, r *http.Request) {
 	c, ok := creds(w, r)
 	if !ok {
@@ -187,16 +201,7 @@ func (a *API) listPubkeys(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]pubkeyElement, len(list))
-	for i, k := range list {
-		out[i] = pubkeyElem(k)
-	}
-	writeJSON(w, http.StatusOK, struct {
-		NumPubkeys int             `json:"num_pubkeys"`
-		Pubkeys    []pubkeyElement `json:"pubkeys"`
-		ResultCode string          `json:"result_code"`
-		ResultMsg  string          `json:"result_msg"`
-	}{len(out), out, "0", success})
+	writeJSON(w, http.StatusOK, listedPubkeys(list))
 }
 
 type pubkeyKeyBody struct {

@@ -85,12 +85,7 @@ func (a *API) listUserMFA(w http.ResponseWriter, r *http.Request) {
 	for i, m := range list {
 		out[i] = userMFAElement{Time(m.Created), enabledInt(m.Enabled), Time(m.ExpiresAt), m.ID, m.Tenant, m.TMSUserID, Time(m.Updated)}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		NumUsers   int              `json:"num_users"`
-		ResultCode string           `json:"result_code"`
-		ResultMsg  string           `json:"result_msg"`
-		Users      []userMFAElement `json:"users"`
-	}{len(out), "0", success, out})
+	writeJSON(w, http.StatusOK, listedUsers(out))
 }
 
 type updateUserMFABody struct {
@@ -218,16 +213,7 @@ func (a *API) listUserHosts(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]userHostElement, len(list))
-	for i, h := range list {
-		out[i] = userHostElem(h)
-	}
-	writeJSON(w, http.StatusOK, struct {
-		NumUsers   int               `json:"num_users"`
-		ResultCode string            `json:"result_code"`
-		ResultMsg  string            `json:"result_msg"`
-		Users      []userHostElement `json:"users"`
-	}{len(out), "0", success, out})
+	writeJSON(w, http.StatusOK, listedUsers(elements(list, userHostElem)))
 }
 
 func (a *API) updateUserHost(w http.ResponseWriter, r *http.Request) {
@@ -349,16 +335,7 @@ func (a *API) listDelegations(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]delegationElement, len(list))
-	for i, d := range list {
-		out[i] = delegationElem(d)
-	}
-	writeJSON(w, http.StatusOK, struct {
-		NumUsers   int                 `json:"num_users"`
-		ResultCode string              `json:"result_code"`
-		ResultMsg  string              `json:"result_msg"`
-		Users      []delegationElement `json:"users"`
-	}{len(out), "0", success, out})
+	writeJSON(w, http.StatusOK, listedUsers(elements(list, delegationElem)))
 }
 
 func (a *API) updateDelegation(w http.ResponseWriter, r *http.Request) {
@@ -468,10 +445,7 @@ func (a *API) listHosts(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]hostElement, len(list))
-	for i, h := range list {
-		out[i] = hostElem(h)
-	}
+	out := elements(list, hostElem)
 	writeJSON(w, http.StatusOK, struct {
 		NumMappings int           `json:"num_mappings"`
 		ResultCode  string        `json:"result_code"`

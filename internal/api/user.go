@@ -77,16 +77,7 @@ func (a *API) listUserKeys(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]pubkeyElement, len(list))
-	for i, k := range list {
-		out[i] = pubkeyElem(k)
-	}
-	writeJSON(w, http.StatusOK, struct {
-		NumPubkeys int             `json:"num_pubkeys"`
-		Pubkeys    []pubkeyElement `json:"pubkeys"`
-		ResultCode string          `json:"result_code"`
-		ResultMsg  string          `json:"result_msg"`
-	}{len(out), out, "0", success})
+	writeJSON(w, http.StatusOK, listedPubkeys(list))
 }
 
 type createUserKeyBody struct {
@@ -147,10 +138,7 @@ func (a *API) listUserDelegations(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]delegationElement, len(list))
-	for i, d := range list {
-		out[i] = delegationElem(d)
-	}
+	out := elements(list, delegationElem)
 	writeJSON(w, http.StatusOK, struct {
 		Delegations    []delegationElement `json:"delegations"`
 		NumDelegations int                 `json:"num_delegations"`

@@ -123,12 +123,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	for i, u := range list {
 		out[i] = userElement{Time(u.Created), enabledInt(u.Enabled), u.ID, u.Tenant, totpStatus(u), Time(u.Updated), u.Username}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		NumUsers   int           `json:"num_users"`
-		ResultCode string        `json:"result_code"`
-		ResultMsg  string        `json:"result_msg"`
-		Users      []userElement `json:"users"`
-	}{len(out), "0", success, out})
+	writeJSON(w, http.StatusOK, listedUsers(out))
 }
 
 type updateUserBody struct {
@@ -259,10 +254,7 @@ func (a *API) listOAuthClients(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]oauthClientElement, len(list))
-	for i, oc := range list {
-		out[i] = oauthClientElem(oc)
-	}
+	out := elements(list, oauthClientElem)
 	writeJSON(w, http.StatusOK, struct {
 		Clients    []oauthClientElement `json:"clients"`
 		NumClients int                  `json:"num_clients"`

@@ -54,6 +54,29 @@ func succeeded() envelope { return envelope{ResultCode: "0", ResultMsg: success}
 
 const success = "success"
 
+// elements converts the records of a list into the elements of its answer.
+func elements[R, E any](records []R, element func(R) E) []E {
+	out := make([]E, len(records))
+	for i, r := range records {
+		out[i] = element(r)
+	}
+	return out
+}
+
+// userList answers the list routes whose elements the wire calls users:
+// user MFA records, user host mappings, delegations and users.
+type userList[E any] struct {
+	NumUsers   int    `json:"num_users"`
+	ResultCode string `json:"result_code"`
+	ResultMsg  string `json:"result_msg"`
+	Users      []E    `json:"users"`
+}
+
+// listedUsers is the successful answer listing users.
+func listedUsers[E any](users []E) userList[E] {
+	return userList[E]{len(users), "0", success, users}
+}
+
 // writeJSON writes v with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
