@@ -61,7 +61,7 @@ func TestClientLifecycle(t *testing.T) {
 		// The administrator may read any client of the tenant.
 		s.call(t, "GET", "/v1/tms/client/gateway", s.admin("test"), nil).want(t, 200)
 
-		s.Clock.Advance(time.Minute)
+		s.Clock.Add(time.Minute)
 		r = s.call(t, "PATCH", "/v1/tms/client/secret/gateway", own, nil).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"client_id": "s", "tenant": "s", "client_secret": "s"}))
 		newSec := r.str(t, "client_secret")

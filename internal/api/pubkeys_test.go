@@ -172,7 +172,7 @@ func TestCreateKeyDependencies(t *testing.T) {
 		s.call(t, "POST", "/v1/tms/userhosts", admin, map[string]any{"tenant": "test", "tms_user_id": "dave", "host": "testhost1",
 			"host_account": "testhostaccount1", "ttl_minutes": -1}).want(t, 201)
 		s.call(t, "POST", "/v1/tms/delegations", admin, map[string]any{"tenant": "test", "client_id": "testclient1", "client_user_id": "dave", "ttl_minutes": 1}).want(t, 201)
-		s.Clock.Advance(2 * time.Minute)
+		s.Clock.Add(2 * time.Minute)
 
 		tests := []struct {
 			name  string
@@ -245,7 +245,7 @@ func TestLimitedUses(t *testing.T) {
 			if got := s.remainingUses(t, id); got != want.remaining {
 				t.Fatalf("after login %d: %d uses left, want %d", login+1, got, want.remaining)
 			}
-			s.Clock.Advance(11 * time.Second)
+			s.Clock.Add(11 * time.Second)
 		}
 		// A refused key answers exactly like an unknown one.
 		unknown := s.retrieve(t, tms.TestHostAccount, tms.TestHost, "SHA256:nosuchkey")
@@ -263,9 +263,9 @@ func TestShortTTL(t *testing.T) {
 		s := newStack(t, b, stackOptions{})
 		fp := s.createKey(t, testClient(), keyBody("testuser1", -1, 1)).str(t, "public_key_fingerprint")
 		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
-		s.Clock.Advance(time.Minute)
+		s.Clock.Add(time.Minute)
 		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200) // expires_at < now is expired
-		s.Clock.Advance(time.Second)
+		s.Clock.Add(time.Second)
 		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).wantError(t, 404, "NOT_FOUND")
 	})
 }
@@ -305,23 +305,23 @@ func TestRetrievalRefusals(t *testing.T) {
 		{"host mapping expired", func(t *testing.T, s *stack, fp string) {
 			s.call(t, "PATCH", "/v1/tms/userhosts/upd", s.admin("test"), map[string]any{"tenant": "test", "tms_user_id": "testuser1",
 				"host": "testhost1", "host_account": "testhostaccount1", "ttl_minutes": 0}).want(t, 200)
-			s.Clock.Advance(time.Second)
+			s.Clock.Add(time.Second)
 		}},
 		{"delegation expired", func(t *testing.T, s *stack, fp string) {
 			s.call(t, "PATCH", "/v1/tms/delegations/upd", s.admin("test"), map[string]any{"tenant": "test", "client_id": "testclient1",
 				"client_user_id": "testuser1", "ttl_minutes": 0}).want(t, 200)
-			s.Clock.Advance(time.Second)
+			s.Clock.Add(time.Second)
 		}},
 		{"key expired by update", func(t *testing.T, s *stack, fp string) {
 			s.call(t, "PATCH", "/v1/tms/pubkeys", testClient(), map[string]any{"tenant": "test", "client_id": "testclient1",
 				"host": "testhost1", "public_key_fingerprint": fp, "ttl_minutes": 0}).want(t, 200)
-			s.Clock.Advance(time.Second)
+			s.Clock.Add(time.Second)
 		}},
 		{"uses used up by update", func(t *testing.T, s *stack, fp string) {
 			s.call(t, "PATCH", "/v1/tms/pubkeys", testClient(), map[string]any{"tenant": "test", "client_id": "testclient1",
 				"host": "testhost1", "public_key_fingerprint": fp, "max_uses": 0}).want(t, 200)
 		}},
-		{"key expired", func(t *testing.T, s *stack, fp string) { s.Clock.Advance(31 * time.Minute) }},
+		{"key expired", func(t *testing.T, s *stack, fp string) { s.Clock.Add(31 * time.Minute) }},
 	}
 	eachBackend(t, func(t *testing.T, b backend) {
 		for _, permissive := range []bool{false, true} {
@@ -355,7 +355,7 @@ func TestPermissiveUsedUp(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s := newStack(t, b, stackOptions{Permissive: true})
 		fp := s.createKey(t, testClient(), keyBody("testuser1", 1, 1)).str(t, "public_key_fingerprint")
-		s.Clock.Advance(time.Hour)
+		s.Clock.Add(time.Hour)
 		for range 3 {
 			s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
 		}
@@ -415,7 +415,7 @@ func TestPubkeyRecords(t *testing.T) {
 		// the expiry from now.
 		fp := other.str(t, "public_key_fingerprint")
 		s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
-		s.Clock.Advance(time.Minute)
+		s.Clock.Add(time.Minute)
 		upd := map[string]any{"tenant": "test", "client_id": "client2", "host": "testhost1", "public_key_fingerprint": fp, "max_uses": 10, "ttl_minutes": 60}
 		r := s.call(t, "PATCH", "/v1/tms/pubkeys", w.Client2, upd).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"fields_updated": "i"}))

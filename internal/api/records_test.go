@@ -100,7 +100,7 @@ func TestUserHosts(t *testing.T) {
 		wantFields(t, r.JSON, envelopeFields(fields))
 		s.call(t, "GET", "/v1/tms/userhosts/999999", s.admin("test"), nil).wantError(t, 404, "NOT_FOUND")
 
-		s.Clock.Advance(time.Hour)
+		s.Clock.Add(time.Hour)
 		upd := map[string]any{"tenant": "test", "tms_user_id": "testuser1", "host": "login2", "host_account": "tu1", "ttl_minutes": 10}
 		r = s.call(t, "PATCH", "/v1/tms/userhosts/upd", s.admin("test"), upd).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"fields_updated": "i", "expires_msg": "t"}))

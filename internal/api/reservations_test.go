@@ -40,7 +40,7 @@ func TestReservations(t *testing.T) {
 			s.resIDs["test"] = append(s.resIDs["test"], r.str(t, "resid"))
 		}
 
-		s.Clock.Advance(time.Minute)
+		s.Clock.Add(time.Minute)
 		ext := map[string]any{"client_user_id": tms.TestUser, "host": tms.TestHost, "public_key_fingerprint": fp, "parent_resid": parent}
 		r = s.call(t, "POST", "/v1/tms/reservations/extend", testClient(), ext).want(t, 201)
 		child := r.str(t, "resid")
@@ -90,7 +90,7 @@ func TestReservationRefusals(t *testing.T) {
 			map[string]any{"client_user_id": tms.TestUser, "host": tms.TestHost, "public_key_fingerprint": fp, "parent_resid": w.ResID}).want(t, 201)
 		child := r.str(t, "resid")
 		s.resIDs["test"] = append(s.resIDs["test"], child)
-		s.Clock.Advance(2 * time.Minute)
+		s.Clock.Add(2 * time.Minute)
 
 		extend := func(parent string) map[string]any {
 			return map[string]any{"client_user_id": tms.TestUser, "host": tms.TestHost, "public_key_fingerprint": fp, "parent_resid": parent}

@@ -13,12 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
@@ -36,26 +36,6 @@ const (
 	startWire = "2026-07-13T18:02:11.123456+00:00"
 	neverWire = "9999-12-31T23:59:59+00:00"
 )
-
-// testClock is the injectable time source of a test stack.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the current test time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the test time forward by d.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // stackOptions configure a test stack; the zero value is a non-MVP server
 // with enforced retrieval and no repeat window.
@@ -127,7 +107,7 @@ type stack struct {
 	URL    string
 	Store  store.Store
 	Svc    *tms.Service
-	Clock  *testClock
+	Clock  *clocktest.Clock
 	client *http.Client
 	// adminSecrets holds the administrator secret of each tenant by name.
 	adminSecrets map[string]string
@@ -152,7 +132,7 @@ func (s *stack) closeStore(t *testing.T) {
 // newStack starts an API server over a fresh store of backend b.
 func newStack(t *testing.T, b backend, o stackOptions) *stack {
 	t.Helper()
-	s := &stack{Clock: &testClock{now: startTime}, adminSecrets: map[string]string{}, resIDs: map[string][]string{}}
+	s := &stack{Clock: clocktest.New(startTime), adminSecrets: map[string]string{}, resIDs: map[string][]string{}}
 	st := b.open(t, s, o)
 	t.Cleanup(func() {
 		if s.storeClosed.Load() {

@@ -96,7 +96,7 @@ func TestTenantGetAndList(t *testing.T) {
 func TestTenantUpdate(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s := newStack(t, b, stackOptions{})
-		s.Clock.Advance(90 * time.Second)
+		s.Clock.Add(90 * time.Second)
 		r := s.call(t, "PATCH", "/v1/tms/tenants/upd", s.admin("test"), map[string]any{"tenant": "test", "enabled": false}).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"fields_updated": "i"}))
 		if r.int(t, "fields_updated") != 1 {

@@ -3,33 +3,14 @@ package loadtest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/totp"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// poolOf returns a pool of n users named u1, u2, … on clock.
-func poolOf(n int, clock *fakeClock) *userPool {
+func poolOf(n int, clock *clocktest.Clock) *userPool {
 	users := make([]*loginUser, n)
 	for i := range users {
 		users[i] = &loginUser{name: "u" + string(rune('1'+i))}
@@ -52,7 +33,7 @@ func tryAcquire(t *testing.T, p *userPool) (lease, bool) {
 
 func TestUserPoolOneSignInPerStep(t *testing.T) {
 	step := int64(60_000_000)
-	clock := &fakeClock{now: totp.StepStart(step).Add(10 * time.Second)}
+	clock := clocktest.New(totp.StepStart(step).Add(10 * time.Second))
 	p := poolOf(2, clock)
 
 	a, okA := tryAcquire(t, p)
@@ -69,7 +50,7 @@ func TestUserPoolOneSignInPerStep(t *testing.T) {
 		t.Fatal("a user was handed out twice within one TOTP step")
 	}
 	// In the next step it is free again, with the next step's code.
-	clock.set(totp.StepStart(step + 1))
+	clock.Set(totp.StepStart(step + 1))
 	again, ok := tryAcquire(t, p)
 	if !ok || again.user != a.user || again.step != step+1 {
 		t.Fatalf("next step: got %+v %v, want %s for step %d", again, ok, a.user.name, step+1)
@@ -86,13 +67,13 @@ func TestUserPoolOneSignInPerStep(t *testing.T) {
 
 func TestUserPoolWaiterWakesOnRelease(t *testing.T) {
 	step := int64(60_000_000)
-	clock := &fakeClock{now: totp.StepStart(step)}
+	clock := clocktest.New(totp.StepStart(step))
 	p := poolOf(1, clock)
 	held, ok := tryAcquire(t, p)
 	if !ok {
 		t.Fatal("the only user is not free")
 	}
-	clock.set(totp.StepStart(step + 1))
+	clock.Set(totp.StepStart(step + 1))
 
 	got := make(chan lease, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -124,7 +105,7 @@ func TestUserPoolWaiterWakesOnRelease(t *testing.T) {
 }
 
 func TestUserPoolAcquireEndsWithContext(t *testing.T) {
-	clock := &fakeClock{now: totp.StepStart(60_000_000)}
+	clock := clocktest.New(totp.StepStart(60_000_000))
 	p := poolOf(1, clock)
 	if _, ok := tryAcquire(t, p); !ok {
 		t.Fatal("the only user is not free")

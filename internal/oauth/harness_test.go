@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/oauth"
@@ -61,24 +61,6 @@ func backends() []backend {
 	return []backend{sqliteBackend, postgresBackend}
 }
 
-// fakeClock is the clock of the rate limits, which tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 type serverOptions struct {
 	pollInterval  time.Duration
 	lifetime      time.Duration
@@ -93,7 +75,7 @@ type testServer struct {
 	st      store.Store
 	user    tms.DevUser
 	admin   tms.AdminSecret
-	limiter *fakeClock
+	limiter *clocktest.Clock
 	metrics *metrics.Metrics
 }
 
@@ -117,7 +99,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{svc: svc, st: st, limiter: &fakeClock{now: time.Now()}, metrics: metrics.New()}
+	ts := &testServer{svc: svc, st: st, limiter: clocktest.New(time.Now()), metrics: metrics.New()}
 	for _, s := range secrets {
 		if s.Tenant == tms.TestTenant {
 			ts.admin = s

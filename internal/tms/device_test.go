@@ -4,39 +4,21 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // flowFixture is a Service on a real SQLite store with the standard
 // tenants and the development user.
 type flowFixture struct {
 	svc   *Service
 	st    store.Store
-	clock *testClock
+	clock *clocktest.Clock
 	admin Credentials
 	user  DevUser
 }
@@ -53,7 +35,7 @@ func newFlowFixture(t *testing.T) *flowFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{now: time.Date(2026, 7, 13, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 7, 13, 12, 0, 0, 0, time.UTC))
 	svc := New(Options{Store: st, Keys: gen, Now: clock.Now, OAuth: OAuthOptions{
 		DeviceCodeLifetime: 10 * time.Minute, PollInterval: 5 * time.Second, MaxDelegationDays: 30}})
 	secrets, err := svc.Initialize(ctx)
