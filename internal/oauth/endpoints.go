@@ -105,6 +105,24 @@ func parseForm(r *http.Request) (url.Values, error) {
 	return form, nil
 }
 
+// clientRequest reads the form of a request to a client endpoint and
+// authenticates the client. When either fails, it answers the error and
+// returns false.
+func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request) (url.Values, clientAuth, bool) {
+	form, err := parseForm(r)
+	if err != nil {
+		h.fail(w, r, err, false)
+		return nil, clientAuth{}, false
+	}
+	client, err := authenticateClient(r, form)
+	if err != nil {
+		_, _, hasBasic := r.BasicAuth()
+		h.fail(w, r, err, hasBasic)
+		return nil, clientAuth{}, false
+	}
+	return form, client, true
+}
+
 // authenticateClient finds the public client of a request: HTTP Basic with
 // an empty password, or client_id in the body, or both when they agree.
 // A client secret is refused: these clients have none.
@@ -162,15 +180,8 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 // deviceCode serves the device authorization endpoint (RFC 8628 §3.1-3.2).
 // The extra parameter tenant chooses the tenant (default: "default").
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(r)
-	if err != nil {
-		h.fail(w, r, err, false)
-		return
-	}
-	client, err := authenticateClient(r, form)
-	if err != nil {
-		_, _, hasBasic := r.BasicAuth()
-		h.fail(w, r, err, hasBasic)
+	form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	noteClient(r, client.clientID, form.Get("tenant"))
@@ -205,20 +216,14 @@ type tokenResponse struct {
 // token serves the token endpoint for the device_code and refresh_token
 // grants.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(r)
-	if err != nil {
-		h.fail(w, r, err, false)
+	form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
-	client, err := authenticateClient(r, form)
 	basic := client.style == store.PollHeader
-	if err != nil {
-		_, _, hasBasic := r.BasicAuth()
-		h.fail(w, r, err, hasBasic)
-		return
-	}
 	noteClient(r, client.clientID, "")
 	var grant tms.TokenGrant
+	var err error
 	switch gt := form.Get("grant_type"); gt {
 	case grantDeviceCode:
 		grant, err = h.svc.PollDeviceToken(r.Context(), tms.DevicePoll{ClientID: client.clientID, DeviceCode: form.Get("device_code"),
@@ -262,15 +267,8 @@ func tokenEvent(grantType string, err error) string {
 // revoke serves token revocation (RFC 7009): the token and every token of
 // the same login stop working. Unknown tokens get 200 as well.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	form, err := parseForm(r)
-	if err != nil {
-		h.fail(w, r, err, false)
-		return
-	}
-	client, err := authenticateClient(r, form)
-	if err != nil {
-		_, _, hasBasic := r.BasicAuth()
-		h.fail(w, r, err, hasBasic)
+	form, client, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	noteClient(r, client.clientID, "")

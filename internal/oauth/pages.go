@@ -106,6 +106,21 @@ func (h *Handler) limited(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// acceptAttempt admits a post that tries a code or a password: it must
+// come from this session's page, and its client must be within the rate
+// limit. Otherwise it answers the post and returns false.
+func (h *Handler) acceptAttempt(w http.ResponseWriter, r *http.Request) (session, bool) {
+	s, ok := h.checkForm(r)
+	if !ok {
+		h.badForm(w, r)
+		return session{}, false
+	}
+	if h.limited(w, r) {
+		return session{}, false
+	}
+	return s, true
+}
+
 // badForm answers a post that did not come from this session's page.
 func (h *Handler) badForm(w http.ResponseWriter, r *http.Request) {
 	h.sessionFor(w, r)
@@ -172,12 +187,8 @@ func (h *Handler) codePage(w http.ResponseWriter, r *http.Request) {
 
 // submitCode checks an entered code and continues to the sign-in.
 func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.checkForm(r)
+	s, ok := h.acceptAttempt(w, r)
 	if !ok {
-		h.badForm(w, r)
-		return
-	}
-	if h.limited(w, r) {
 		return
 	}
 	typed := r.PostFormValue("user_code")
@@ -211,12 +222,8 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 // submitSignIn checks username, password and one-time code, then goes on
 // to the TOTP enrolment or the consent.
 func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.checkForm(r)
+	s, ok := h.acceptAttempt(w, r)
 	if !ok {
-		h.badForm(w, r)
-		return
-	}
-	if h.limited(w, r) {
 		return
 	}
 	typed := r.PostFormValue("user_code")
@@ -273,12 +280,8 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 
 // submitEnroll checks the first code of the new authenticator entry.
 func (h *Handler) submitEnroll(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.checkForm(r)
+	s, ok := h.acceptAttempt(w, r)
 	if !ok {
-		h.badForm(w, r)
-		return
-	}
-	if h.limited(w, r) {
 		return
 	}
 	typed := r.PostFormValue("user_code")
