@@ -63,6 +63,15 @@ func (env cliEnv) with(pairs ...string) cliEnv {
 	return out
 }
 
+// list returns env as KEY=VALUE pairs.
+func (env cliEnv) list() []string {
+	list := []string{}
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	return list
+}
+
 // result is what a tms command did.
 type result struct {
 	code           int
@@ -72,14 +81,10 @@ type result struct {
 // run runs the tms command line with env as its whole environment.
 func (env cliEnv) run(t *testing.T, args ...string) result {
 	t.Helper()
-	list := []string{}
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	code := Run(ctx, args, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: list})
+	code := Run(ctx, args, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: env.list()})
 	return result{code, out.String(), errOut.String()}
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net"
 	"os"
@@ -15,16 +14,6 @@ import (
 	"github.com/tmsproject/tms/internal/loadtest/wiretest"
 )
 
-// environment turns vars into the KEY=VALUE list of IO.Env; a command
-// run with it sees only these variables.
-func environment(vars map[string]string) []string {
-	env := make([]string, 0, len(vars))
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
 // devEnv is what a dev server's dev.env exports, pointed at url.
 func devEnv(url string) map[string]string {
 	return map[string]string{
@@ -34,7 +23,7 @@ func devEnv(url string) map[string]string {
 	}
 }
 
-// runTMS runs the tms command line in the process environment and returns
+// runTMS runs the tms command line with an empty environment and returns
 // its exit code and output.
 func runTMS(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -45,12 +34,8 @@ func runTMS(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // vars and returns its exit code and output.
 func runTMSEnv(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	stdio := IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: environment(vars)}
-	code = Run(ctx, args, stdio)
-	return code, out.String(), errOut.String()
+	r := cliEnv(vars).run(t, args...)
+	return r.code, r.stdout, r.stderr
 }
 
 func TestLoadtestGetKeyFromDevEnv(t *testing.T) {

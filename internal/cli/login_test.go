@@ -104,16 +104,12 @@ var completeLink = regexp.MustCompile(`Or open (http\S+user_code=\S+)`)
 // command prints and completes the browser part with a form client.
 func login(t *testing.T, env cliEnv) result {
 	t.Helper()
-	list := []string{}
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
 	var out, errOut servertest.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"login"}, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: list})
+		done <- Run(ctx, []string{"login"}, IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: env.list()})
 	}()
 	var link string
 	deadline := time.Now().Add(30 * time.Second)
