@@ -3,12 +3,9 @@ package cli
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-var hostSecretPattern = regexp.MustCompile(`^[0-9a-f]{48}$`)
 
 func TestHostCredentialCommands(t *testing.T) {
 	t.Parallel()
@@ -21,7 +18,7 @@ func TestHostCredentialCommands(t *testing.T) {
 	}
 
 	out := admin.ok(t, "hosts", "credentials", "create", "--host", "login1")
-	if sec := field(t, out, "host_secret"); !hostSecretPattern.MatchString(sec) {
+	if sec := field(t, out, "host_secret"); !hexSecret.MatchString(sec) {
 		t.Errorf("hosts credentials create: host_secret %q is not 48 hex characters:\n%s", sec, out)
 	}
 	if field(t, out, "host") != "login1" || !strings.Contains(out, "shown only this once") {
@@ -39,7 +36,7 @@ func TestHostCredentialCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	sec := strings.TrimSpace(string(data))
-	if !hostSecretPattern.MatchString(sec) || string(data) != sec+"\n" {
+	if !hexSecret.MatchString(sec) || string(data) != sec+"\n" {
 		t.Errorf("secret file holds %q, want 48 hex characters and a newline", data)
 	}
 	if strings.Contains(out, sec) || field(t, out, "host_secret_file") != secretFile {
