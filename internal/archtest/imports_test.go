@@ -36,7 +36,11 @@ var forbidden = []struct {
 	{"totp", []string{""}},
 }
 
-func TestImportDirection(t *testing.T) {
+// moduleDeps returns every package of the module with the packages its own
+// code depends on, directly or indirectly; what only its tests import is
+// not among them.
+func moduleDeps(t *testing.T) map[string][]string {
+	t.Helper()
 	cmd := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/tmsproject/tms/...")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -44,21 +48,33 @@ func TestImportDirection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, stderr.String())
 	}
-	checked := 0
+	deps := map[string][]string{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || !strings.HasPrefix(fields[0], module) {
+		if fields := strings.Fields(sc.Text()); len(fields) > 0 {
+			deps[fields[0]] = fields[1:]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read go list output: %v", err)
+	}
+	return deps
+}
+
+func TestImportDirection(t *testing.T) {
+	checked := 0
+	for path, deps := range moduleDeps(t) {
+		if !strings.HasPrefix(path, module) {
 			continue
 		}
-		pkg := strings.TrimPrefix(fields[0], module)
+		pkg := strings.TrimPrefix(path, module)
 		for _, rule := range forbidden {
 			if pkg != rule.pkg && !strings.HasPrefix(pkg, rule.pkg+"/") {
 				continue
 			}
 			checked++
-			for _, dep := range fields[1:] {
+			for _, dep := range deps {
 				if !strings.HasPrefix(dep, module) {
 					continue
 				}
@@ -76,5 +92,33 @@ func TestImportDirection(t *testing.T) {
 	}
 	if checked < len(forbidden) {
 		t.Fatalf("only %d packages matched the rules; the module layout changed", checked)
+	}
+}
+
+// isTestHelper reports whether path is a package that only tests may
+// import: its name ends in "test" (servertest, storetest, ...). loadtest,
+// the load-testing suite, is a command's package, not a helper.
+func isTestHelper(path string) bool {
+	name := path[strings.LastIndex(path, "/")+1:]
+	return strings.HasSuffix(name, "test") && name != "loadtest"
+}
+
+// TestHelpersOnlyInTests checks that only tests and other helpers import
+// the test helper packages.
+func TestHelpersOnlyInTests(t *testing.T) {
+	helpers := 0
+	for path, deps := range moduleDeps(t) {
+		if isTestHelper(path) {
+			helpers++
+			continue
+		}
+		for _, dep := range deps {
+			if strings.HasPrefix(dep, module) && isTestHelper(dep) {
+				t.Errorf("%s depends on the test helper %s; only tests may import it", path, dep)
+			}
+		}
+	}
+	if helpers == 0 {
+		t.Fatal("no test helper package found; the module layout changed")
 	}
 }
