@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,13 +221,20 @@ func foldable(t string) bool {
 	return t == TypeKeyRetrieve || t == TypeAuthFailure
 }
 
-// foldKey is everything about an event except its time and request id.
+// foldKey is everything about an event except its time, request id and
+// source port.
 type foldKey struct {
 	tenant, typ, outcome, actor, remote, user, host, account, client, fingerprint, detail string
 }
 
+// keyOf returns the fold key of e. The remote address counts without its
+// port: each lookup of sshd's helper comes from a new connection.
 func keyOf(e store.AuditEvent) foldKey {
-	return foldKey{e.Tenant, e.Type, e.Outcome, e.Actor, e.RemoteAddr, e.User, e.Host, e.HostAccount, e.ClientID, e.Fingerprint, e.Detail}
+	remote := e.RemoteAddr
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host
+	}
+	return foldKey{e.Tenant, e.Type, e.Outcome, e.Actor, remote, e.User, e.Host, e.HostAccount, e.ClientID, e.Fingerprint, e.Detail}
 }
 
 // flush appends batch to the store, retrying twice when the store is

@@ -368,6 +368,7 @@ func TestRecorderFoldsRepeatedLookups(t *testing.T) {
 	for i := range 500 {
 		e := lookup
 		e.RequestID = fmt.Sprint("r", i)
+		e.RemoteAddr = fmt.Sprintf("192.0.2.1:%d", 1+i%3) // a new connection now and then
 		rec.Record(e)
 	}
 	other := lookup
