@@ -44,7 +44,7 @@ func (r authRoute) retarget(tenant, client string) map[string]any {
 	return b
 }
 
-// keyPlaneRoutes lists the routes of issue 3 with bodies that would succeed
+// keyPlaneRoutes lists the key-plane routes with bodies that would succeed
 // with the right credentials.
 func keyPlaneRoutes(t *testing.T, w world) []authRoute {
 	fp := w.Fingerprint(t)
