@@ -59,5 +59,5 @@ if [[ -z ${TMS_TEST_POSTGRES_URL:-} && -d /usr/lib/postgresql ]]; then
 	echo "== PostgreSQL for tests: $TMS_TEST_POSTGRES_URL" >&2
 fi
 
-echo "== go test -race ${packages[*]}" >&2
-go test -race -timeout 45m "${packages[@]}"
+echo "== go test -race -count=1 ${packages[*]}" >&2
+go test -race -count=1 -timeout 45m "${packages[@]}"
