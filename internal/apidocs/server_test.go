@@ -78,15 +78,6 @@ func (a answer) str(t *testing.T, field string) string {
 	return v
 }
 
-func (a answer) num(t *testing.T, field string) string {
-	t.Helper()
-	v, ok := a.json[field].(json.Number)
-	if !ok {
-		t.Fatalf("answer field %s is %#v, want a number: %s", field, a.json[field], a.body)
-	}
-	return v.String()
-}
-
 // keep remembers a secret that must never reach the audit log.
 func (c *checker) keep(name, value string) string {
 	if value != "" {
@@ -467,12 +458,12 @@ func TestServerMatchesSpec(t *testing.T) {
 
 		time.Sleep(1100 * time.Millisecond) // the poll interval
 		tokens := c.do(call{op: "POST /v1/oauth2/token", form: poll}, 200)
-		access := c.keep("access token", tokens.str(t, "access_token"))
+		c.keep("access token", tokens.str(t, "access_token"))
 		refresh := c.keep("refresh token", tokens.str(t, "refresh_token"))
 		c.do(call{op: "POST /v1/oauth2/token", form: poll}, 400)
 		refreshed := c.do(call{op: "POST /v1/oauth2/token", form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"tms-cli"}}}, 200)
 		c.keep("refreshed refresh token", refreshed.str(t, "refresh_token"))
-		access = c.keep("refreshed access token", refreshed.str(t, "access_token"))
+		access := c.keep("refreshed access token", refreshed.str(t, "access_token"))
 
 		bearer := map[string]string{"Authorization": "Bearer " + access}
 		c.do(call{op: "GET /v1/tms/user/me", header: bearer}, 200)
