@@ -92,3 +92,40 @@ func TestCacheOffWhileFeedDown(t *testing.T) {
 	}
 	waitListening(t, db)
 }
+
+// TestHostCredentialCacheSeesOtherServers checks that a host credential
+// created through one server reaches another server that had cached the
+// host as having none.
+func TestHostCredentialCacheSeesOtherServers(t *testing.T) {
+	dsn := pgtest.NewSchema(t)
+	a := openTest(t, Options{URL: dsn})
+	b := openTest(t, Options{URL: dsn})
+	waitListening(t, a)
+	ctx := testContext(t)
+	now := time.Now()
+	if err := b.CreateTenant(ctx, store.Seed{Tenants: []store.Tenant{{Name: "t", Enabled: true, Created: now, Updated: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if creds, err := a.HostCredentialsFor(ctx, "login1"); err != nil || len(creds) != 0 {
+			t.Fatalf("before: %+v %v", creds, err)
+		}
+	}
+	if err := b.CreateHostCredential(ctx, store.HostCredential{Tenant: "t", Host: "login1", SecretHash: "h", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		creds, err := a.HostCredentialsFor(ctx, "login1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(creds) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other server still answers that login1 has no credential 5 s after one was created")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

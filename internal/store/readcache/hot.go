@@ -17,6 +17,9 @@ type Hot struct {
 	Gen   *Generation
 	Keys  *Cache[KeyQuery, store.KeyState]
 	Creds *Cache[CredQuery, store.Credential]
+	// Hosts maps a host to its host credentials. Unlike the others it also
+	// caches "none", so creating a host credential must invalidate too.
+	Hosts *Cache[string, []store.HostCredential]
 }
 
 // NewHot returns empty caches of at most maxSize entries each.
@@ -26,12 +29,14 @@ func NewHot(maxSize int) *Hot {
 		Gen:   gen,
 		Keys:  New[KeyQuery, store.KeyState](gen, maxSize),
 		Creds: New[CredQuery, store.Credential](gen, maxSize),
+		Hosts: New[string, []store.HostCredential](gen, maxSize),
 	}
 }
 
-// Stats returns the hits and misses of both caches together.
+// Stats returns the hits and misses of the caches together.
 func (h *Hot) Stats() (hits, misses int64) {
 	kh, km := h.Keys.Stats()
 	ch, cm := h.Creds.Stats()
-	return kh + ch, km + cm
+	hh, hm := h.Hosts.Stats()
+	return kh + ch + hh, km + cm + hm
 }

@@ -17,12 +17,20 @@ import (
 // rows that cached answers depend on, which makes them stale. Statements on
 // tables that no cached answer reads, and that no cached table depends on,
 // leave the cache alone.
+//
+// Inserts change no cached answer, except into host_credentials, whose
+// cache also remembers hosts that have none.
 func changesRows(query string) bool {
 	verb, rest := nextWord(query)
 	switch {
 	case strings.EqualFold(verb, "UPDATE"):
 	case strings.EqualFold(verb, "DELETE"):
 		_, rest = nextWord(rest) // FROM
+	case strings.EqualFold(verb, "INSERT"):
+		_, rest = nextWord(rest) // INTO
+		table, _ := nextWord(rest)
+		table, _, _ = strings.Cut(table, "(")
+		return strings.EqualFold(table, "host_credentials")
 	default:
 		return false
 	}
