@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,10 +183,10 @@ func decodeBody(r *http.Request, dst any) error {
 		}
 		return &decodeError{http.StatusBadRequest, "request body: " + err.Error()}
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return &decodeError{http.StatusBadRequest, "request body: empty; expected a JSON object"}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		return &decodeError{http.StatusBadRequest, describeJSONError(err)}
 	}
