@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -97,12 +96,8 @@ their own tenant needs an operator to run this.`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.withStore(cmd, stdio, func(ctx context.Context, st store.Store) error {
-				n, err := st.SetTenantEnabled(ctx, f.tenant, true, store.Micro(time.Now()))
-				if err != nil {
-					return fmt.Errorf("enable tenant %s: %w", f.tenant, err)
-				}
-				if n == 0 {
-					return fmt.Errorf("tenant %s does not exist", f.tenant)
+				if err := tms.New(tms.Options{Store: st}).EnableTenant(ctx, f.tenant); err != nil {
+					return err
 				}
 				f.recordLocal(ctx, stdio, st, store.AuditEvent{Tenant: f.tenant, Type: audit.TypeTenantUpdate,
 					Detail: "enabled=true; tms admin enable-tenant"})

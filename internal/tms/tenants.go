@@ -85,6 +85,21 @@ func (s *Service) SetTestTenantEnabled(ctx context.Context, enabled bool) error 
 	return storeError(err, "set test tenant")
 }
 
+// EnableTenant enables a tenant again. It is for local operators with
+// access to the database: a disabled tenant refuses every API request,
+// including the one that would enable it. It returns a KindNotFound error
+// when the tenant does not exist.
+func (s *Service) EnableTenant(ctx context.Context, tenant string) error {
+	n, err := s.store.SetTenantEnabled(ctx, tenant, true, s.now())
+	if err != nil {
+		return storeError(err, "enable tenant "+tenant)
+	}
+	if n == 0 {
+		return newError(KindNotFound, "tenant %s does not exist", tenant)
+	}
+	return nil
+}
+
 // RotateAdminSecret gives a tenant's administrator a new secret and returns
 // it. It is for local operators with access to the database, not the API.
 func (s *Service) RotateAdminSecret(ctx context.Context, tenant string) (AdminSecret, error) {
