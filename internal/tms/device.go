@@ -181,13 +181,6 @@ type DevicePoll struct {
 	Style store.PollStyle
 }
 
-// retryGrace is how soon after a poll with HTTP Basic client
-// authentication a poll with the client id in the body counts as the same
-// poll retried, which is what golang.org/x/oauth2 does in its auto-detect
-// style after an error (and authorization_pending is one). It is at most a
-// quarter of the interval.
-const retryGrace = time.Second
-
 // pollTolerance is the share of the interval a poll may come early (the
 // delays of two requests differ) before it is answered slow_down.
 const pollTolerance = 5 // 1/5 of the interval
@@ -242,21 +235,25 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 }
 
 // pace decides about a poll in style at now, given the last recorded poll:
-// whether it comes too soon (slow_down), and whether to record it. Slow
-// polls are not recorded, so that a device that slows down is measured from
-// its last good poll. A poll in the body style right after one with Basic
-// authentication is that poll retried: it gets its answer and is not
-// recorded either.
+// whether it comes too soon (slow_down), and whether to record it.
+//
+// A poll in the body style right after one with HTTP Basic authentication
+// is that poll retried, which is what golang.org/x/oauth2 does in its
+// auto-detect style after every error (authorization_pending is one): it is
+// never too soon, however late it comes, and it is recorded, so that the
+// client's next poll, which it sends an interval after the retry's answer,
+// is measured from the retry, and a second body poll is measured as any
+// other. Slow polls are not recorded, so that a device that slows down is
+// measured from its last good poll.
 func pace(before store.DeviceAuthorization, style store.PollStyle, now time.Time) (slow, record bool) {
 	if before.LastPollAt.IsZero() {
 		return false, true
 	}
-	interval := time.Duration(before.IntervalSeconds) * time.Second
-	elapsed := now.Sub(before.LastPollAt)
-	if before.LastPollStyle == store.PollHeader && style == store.PollBody && elapsed < min(retryGrace, interval/4) {
-		return false, false
+	if before.LastPollStyle == store.PollHeader && style == store.PollBody {
+		return false, true
 	}
-	if elapsed < interval-interval/pollTolerance {
+	interval := time.Duration(before.IntervalSeconds) * time.Second
+	if now.Sub(before.LastPollAt) < interval-interval/pollTolerance {
 		return true, false
 	}
 	return false, true

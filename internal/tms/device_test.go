@@ -260,10 +260,25 @@ func TestDevicePollPacing(t *testing.T) {
 		f.clock.Add(20 * time.Millisecond)
 		pending(store.PollBody)
 	}
+	// The retry is never too soon, however late it comes (a busy machine),
+	// and the next poll, an interval after the retry's answer, is fine.
+	f.clock.Add(5 * time.Second)
+	pending(store.PollHeader)
+	f.clock.Add(3900 * time.Millisecond)
+	pending(store.PollBody)
+	f.clock.Add(5 * time.Second)
+	pending(store.PollHeader)
+	f.clock.Add(20 * time.Millisecond)
+	pending(store.PollBody)
+	// A poll retries only once: a second body poll is measured from the
+	// retry.
+	f.clock.Add(20 * time.Millisecond)
+	_, err := f.poll(g.DeviceCode, store.PollBody)
+	wantOAuth(t, err, OAuthSlowDown)
 	// A second poll in the same style is too fast; so is a body poll that
 	// comes too soon but not right after a Basic one.
 	f.clock.Add(20 * time.Millisecond)
-	_, err := f.poll(g.DeviceCode, store.PollHeader)
+	_, err = f.poll(g.DeviceCode, store.PollHeader)
 	wantOAuth(t, err, OAuthSlowDown)
 	f.clock.Add(2 * time.Second)
 	_, err = f.poll(g.DeviceCode, store.PollBody)
