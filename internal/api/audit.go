@@ -310,7 +310,8 @@ func parseAuditQuery(r *http.Request) (store.AuditQuery, bool, error) {
 // noteIssuedKey records the key a request was issued in its audit event.
 func noteIssuedKey(r *http.Request, k tms.IssuedKey) {
 	audit.Note(r.Context(), func(f *audit.Facts) {
-		f.Fingerprint, f.ClientID = k.Pair.Fingerprint, k.Key.ClientID
+		f.Fingerprint, f.ClientID, f.User = k.Pair.Fingerprint, k.Key.ClientID, k.Key.ClientUserID
+		f.Host, f.HostAccount = k.Key.Host, k.Key.HostAccount
 		f.AddDetail("expires_at=%s", FormatTime(k.Key.ExpiresAt))
 	})
 }

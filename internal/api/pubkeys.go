@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -64,30 +65,26 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 		req.KeyType = *b.KeyType
 	}
 	k, err := a.svc.CreateKey(r.Context(), c, req)
+	a.keyIssued(r, metrics.KeyPathClient, req.KeyType, k, err)
 	if err != nil {
-		result := "refused"
-		if kind := tms.ErrorKind(err); kind == tms.KindInternal || kind == tms.KindUnavailable {
-			result = "error"
-		}
-		a.opts.Metrics.KeyIssued(keyTypeLabel(req.KeyType), result)
 		a.fail(w, r, err)
 		return
 	}
-	a.opts.Metrics.KeyIssued(k.Key.KeyType, "issued")
-	noteIssuedKey(r, k)
 	writeJSON(w, http.StatusCreated, IssuedKeyResponse(k))
 }
 
-// keyTypeLabel names a requested key type for metrics without letting
-// arbitrary input become a label value.
-func keyTypeLabel(t string) string {
-	switch strings.ToLower(t) {
-	case "", "ed25519":
-		return "ed25519"
-	case "ecdsa", "rsa":
-		return strings.ToLower(t)
+// keyIssued counts a key creation request made through path and, when a
+// key was issued, records it in the request's audit event.
+func (a *API) keyIssued(r *http.Request, path, keyType string, k tms.IssuedKey, err error) {
+	switch kind := tms.ErrorKind(err); {
+	case err == nil:
+		a.opts.Metrics.KeyIssued(path, k.Key.KeyType, metrics.KeyIssued)
+		noteIssuedKey(r, k)
+	case kind == tms.KindInternal || kind == tms.KindUnavailable:
+		a.opts.Metrics.KeyIssued(path, keyType, metrics.KeyError)
+	default:
+		a.opts.Metrics.KeyIssued(path, keyType, metrics.KeyRefused)
 	}
-	return "invalid"
 }
 
 type retrieveBody struct {

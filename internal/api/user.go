@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
@@ -102,6 +103,7 @@ func (a *API) createUserKey(w http.ResponseWriter, r *http.Request) {
 		req.KeyType = *b.KeyType
 	}
 	k, err := a.svc.CreateUserKey(r.Context(), p, req)
+	a.keyIssued(r, metrics.KeyPathUser, req.KeyType, k, err)
 	if err != nil {
 		a.fail(w, r, err)
 		return

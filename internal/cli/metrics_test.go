@@ -59,7 +59,7 @@ func TestMetricsMoveDuringLoad(t *testing.T) {
 	grew(`tms_http_requests_total{method="POST",route="POST /v1/tms/pubkeys/creds",status="201"}`, 100)
 	grew(`tms_http_request_duration_seconds_count{method="POST",route="POST /v1/tms/pubkeys/creds/retrieve"}`, 100)
 	grew(`tms_keys_retrieved_total{result="accepted"}`, 100)
-	grew(`tms_keys_issued_total{result="issued",type="ed25519"}`, 100)
+	grew(`tms_keys_issued_total{path="client",result="issued",type="ed25519"}`, 100)
 	grew(`tms_db_writes_committed_total`, 100)
 	grew(`tms_db_read_cache_hits_total`, 50)
 	// The audit log is written in batches a moment later.

@@ -5,12 +5,51 @@ package metrics
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// The bounded label values the metrics take. Any other value a caller
+// passes is recorded as the "other" (methods) or "invalid" (key types)
+// value, so no input can create a new series.
+var (
+	// Methods are the request methods of the method label; any other is
+	// "other".
+	Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", MethodOther}
+	// KeyPaths are the ways a key is issued: "client" (a client
+	// application, POST /v1/tms/pubkeys/creds) and "user" (a signed-in
+	// user, POST /v1/tms/user/keys).
+	KeyPaths = []string{KeyPathClient, KeyPathUser}
+	// KeyTypes are the key types of tms_keys_issued_total; a request for
+	// an unknown type counts as "invalid".
+	KeyTypes = []string{"ed25519", "ecdsa", "rsa", KeyTypeInvalid}
+	// KeyResults are the results of key creation requests.
+	KeyResults = []string{KeyIssued, KeyRefused, KeyError}
+	// RejectReasons are the reasons requests are refused before being
+	// served.
+	RejectReasons = []string{RejectOverload, RejectRateLimit}
+)
+
+// Label values named in code.
+const (
+	MethodOther     = "other"
+	KeyPathClient   = "client"
+	KeyPathUser     = "user"
+	KeyTypeInvalid  = "invalid"
+	KeyIssued       = "issued"
+	KeyRefused      = "refused"
+	KeyError        = "error"
+	RejectOverload  = "overload"
+	RejectRateLimit = "rate_limit"
+	// RouteUnmatched is the route of requests that match no registered
+	// route pattern.
+	RouteUnmatched = "unmatched"
 )
 
 // Metrics are the server's Prometheus metrics.
@@ -42,11 +81,12 @@ func New() *Metrics {
 			Name: "tms_http_requests_in_flight", Help: "HTTP requests being served now.",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, rate_limit, ...).",
+			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, rate_limit).",
 		}, []string{"reason"}),
 		keysIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_keys_issued_total", Help: "Key creation requests, by key type and result (issued, refused, error).",
-		}, []string{"type", "result"}),
+			Name: "tms_keys_issued_total",
+			Help: "Key creation requests, by path (client, user), key type (ed25519, ecdsa, rsa, invalid) and result (issued, refused, error).",
+		}, []string{"path", "type", "result"}),
 		keysRetrieved: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_keys_retrieved_total", Help: "Key lookups for sshd, by result (accepted, not_found, or the refusal reason).",
 		}, []string{"result"}),
@@ -59,6 +99,16 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow,
 	)
+	for _, reason := range RejectReasons {
+		m.rejected.WithLabelValues(reason)
+	}
+	for _, path := range KeyPaths {
+		for _, kt := range KeyTypes {
+			for _, result := range KeyResults {
+				m.keysIssued.WithLabelValues(path, kt, result)
+			}
+		}
+	}
 	return m
 }
 
@@ -83,8 +133,20 @@ func (m *Metrics) RequestDone(route, method string, status int, d time.Duration)
 		return
 	}
 	m.inFlight.Dec()
+	method = MethodLabel(method)
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// MethodLabel returns the label value of a request method: the method
+// itself if it is a standard one, else "other".
+func MethodLabel(method string) string {
+	for _, m := range Methods[:len(Methods)-1] {
+		if method == m {
+			return m
+		}
+	}
+	return MethodOther
 }
 
 // Rejected counts a request refused for reason.
@@ -94,11 +156,21 @@ func (m *Metrics) Rejected(reason string) {
 	}
 }
 
-// KeyIssued counts a key creation request of keyType with its result.
-func (m *Metrics) KeyIssued(keyType, result string) {
-	if m != nil {
-		m.keysIssued.WithLabelValues(keyType, result).Inc()
+// KeyIssued counts a key creation request made through path (KeyPaths)
+// for keyType with its result (KeyResults). A key type that is not one of
+// KeyTypes counts as "invalid".
+func (m *Metrics) KeyIssued(path, keyType, result string) {
+	if m == nil {
+		return
 	}
+	keyType = strings.ToLower(keyType)
+	if keyType == "" {
+		keyType = "ed25519"
+	}
+	if !slices.Contains(KeyTypes, keyType) {
+		keyType = KeyTypeInvalid
+	}
+	m.keysIssued.WithLabelValues(path, keyType, result).Inc()
 }
 
 // KeyRetrieved counts a key lookup with its result.

@@ -13,7 +13,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.RequestStarted()
 	m.RequestDone("GET /x", "GET", 200, time.Millisecond)
 	m.Rejected("overload")
-	m.KeyIssued("ed25519", "issued")
+	m.KeyIssued("client", "ed25519", "issued")
 	m.KeyRetrieved("accepted")
 	m.DeviceFlow("started")
 	m.GaugeFunc("x", "x", nil, func() float64 { return 1 })
@@ -24,7 +24,7 @@ func TestExposition(t *testing.T) {
 	m.RequestStarted()
 	m.RequestDone("POST /v1/tms/pubkeys/creds", "POST", 201, 3*time.Millisecond)
 	m.Rejected("overload")
-	m.KeyIssued("ed25519", "issued")
+	m.KeyIssued("client", "ed25519", "issued")
 	m.KeyRetrieved("key_expired")
 	m.DeviceFlow("approved")
 	m.GaugeFunc("tms_test_gauge", "A test gauge.", nil, func() float64 { return 42 })
@@ -38,7 +38,7 @@ func TestExposition(t *testing.T) {
 		`tms_http_request_duration_seconds_count{method="POST",route="POST /v1/tms/pubkeys/creds"} 1`,
 		`tms_http_requests_in_flight 0`,
 		`tms_http_rejected_total{reason="overload"} 1`,
-		`tms_keys_issued_total{result="issued",type="ed25519"} 1`,
+		`tms_keys_issued_total{path="client",result="issued",type="ed25519"} 1`,
 		`tms_keys_retrieved_total{result="key_expired"} 1`,
 		`tms_device_flow_total{event="approved"} 1`,
 		`tms_test_gauge 42`,
