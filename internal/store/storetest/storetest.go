@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -56,18 +57,28 @@ func Run(t *testing.T, newStore NewStore) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				tc.fn(t, s)
-			}()
-			select {
-			case <-done:
-			case <-time.After(2 * time.Minute):
-				panic(fmt.Sprintf("storetest %s: no result after 2 minutes; the store hangs", tc.name))
-			}
+			defer watchdog(tc.name, caseTimeout)()
+			tc.fn(t, s)
 		})
 	}
+}
+
+// caseTimeout is how long one case may run before the watchdog declares
+// the store hung.
+const caseTimeout = 2 * time.Minute
+
+// watchdog panics with every goroutine's stack when the returned stop
+// function has not been called within d, so that a store that hangs fails
+// the run with the place it hangs instead of waiting for the test binary's
+// timeout. The case itself runs on the test goroutine, so t.Fatal works as
+// usual.
+func watchdog(name string, d time.Duration) (stop func()) {
+	timer := time.AfterFunc(d, func() {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		panic(fmt.Sprintf("storetest %s: no result after %v; the store hangs\n%s", name, d, buf))
+	})
+	return func() { timer.Stop() }
 }
 
 // Fixed times keep the suite deterministic.
