@@ -47,6 +47,7 @@ type userResponse struct {
 	Created    Time   `json:"created"`
 	Enabled    bool   `json:"enabled"`
 	ID         int64  `json:"id"`
+	Origin     string `json:"origin"`
 	ResultCode string `json:"result_code"`
 	ResultMsg  string `json:"result_msg"`
 	Tenant     string `json:"tenant"`
@@ -56,13 +57,14 @@ type userResponse struct {
 }
 
 func userResp(u store.User) userResponse {
-	return userResponse{Time(u.Created), u.Enabled, u.ID, "0", success, u.Tenant, totpStatus(u), Time(u.Updated), u.Username}
+	return userResponse{Time(u.Created), u.Enabled, u.ID, string(u.Origin.Stored()), "0", success, u.Tenant, totpStatus(u), Time(u.Updated), u.Username}
 }
 
 type userElement struct {
 	Created  Time   `json:"created"`
 	Enabled  int    `json:"enabled"`
 	ID       int64  `json:"id"`
+	Origin   string `json:"origin"`
 	Tenant   string `json:"tenant"`
 	TOTP     string `json:"totp"`
 	Updated  Time   `json:"updated"`
@@ -121,7 +123,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]userElement, len(list))
 	for i, u := range list {
-		out[i] = userElement{Time(u.Created), enabledInt(u.Enabled), u.ID, u.Tenant, totpStatus(u), Time(u.Updated), u.Username}
+		out[i] = userElement{Time(u.Created), enabledInt(u.Enabled), u.ID, string(u.Origin.Stored()), u.Tenant, totpStatus(u), Time(u.Updated), u.Username}
 	}
 	writeJSON(w, http.StatusOK, listedUsers(out))
 }

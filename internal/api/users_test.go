@@ -16,7 +16,8 @@ func TestUserAdministration(t *testing.T) {
 		admin := s.admin("test")
 
 		r := s.call(t, "POST", "/v1/tms/users", admin, map[string]any{"username": "alice", "password": "alice password"}).want(t, 201)
-		if r.str(t, "username") != "alice" || r.str(t, "tenant") != "test" || r.str(t, "totp") != "none" || !jsonBool(t, r.JSON, "enabled") {
+		if r.str(t, "username") != "alice" || r.str(t, "tenant") != "test" || r.str(t, "totp") != "none" || !jsonBool(t, r.JSON, "enabled") ||
+			r.str(t, "origin") != "local" {
 			t.Fatalf("create user answered %s", r.Raw)
 		}
 		if strings.Contains(string(r.Raw), "argon2") || strings.Contains(string(r.Raw), "password") {

@@ -284,8 +284,15 @@ func TestUsersCommands(t *testing.T) {
 	env.fails(t, 1, "already exists", "users", "create", "--user", "alice", "--password-file", pwFile)
 	env.fails(t, 2, "nothing to change", "users", "update", "--user", "alice")
 
-	if list := env.ok(t, "users", "list"); !strings.Contains(list, "alice") || !strings.Contains(list, "testuser1") {
+	if list := env.ok(t, "users", "list"); !strings.Contains(list, "alice") || !strings.Contains(list, "testuser1") ||
+		!regexp.MustCompile(`(?m)^USERNAME +SIGN-IN .*\n(\S+ +local .*\n){2}$`).MatchString(list) {
 		t.Fatalf("users list:\n%s", list)
+	}
+	if list := env.ok(t, "users", "list", "--json"); !strings.Contains(list, `"origin": "local"`) {
+		t.Fatalf("users list --json:\n%s", list)
+	}
+	if got := field(t, env.ok(t, "users", "get", "--user", "alice"), "sign-in"); got != "local" {
+		t.Fatalf("alice sign-in: %q", got)
 	}
 	if out := env.ok(t, "users", "update", "--user", "alice", "--enabled=false"); !strings.Contains(out, "enabled = false") {
 		t.Fatalf("users update:\n%s", out)

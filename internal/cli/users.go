@@ -105,6 +105,7 @@ func (p passwordInput) read(stdio IO, username string) (string, error) {
 func showUser(o *output, u client.User) {
 	o.field("username", u.Username)
 	o.field("tenant", u.Tenant)
+	o.field("sign-in", u.Origin)
 	o.field("enabled", boolText(u.Enabled))
 	o.field("totp", u.TOTP)
 	o.field("created", when(u.Created))
@@ -175,9 +176,9 @@ func newUsersListCommand(g *apiGroup) *cobra.Command {
 					o.line("No users.")
 					return
 				}
-				o.row("USERNAME", "ENABLED", "TOTP", "CREATED", "UPDATED")
+				o.row("USERNAME", "SIGN-IN", "ENABLED", "TOTP", "CREATED", "UPDATED")
 				for _, u := range list.Users {
-					o.row(u.Username, boolText(u.Enabled), u.TOTP, when(u.Created), when(u.Updated))
+					o.row(u.Username, u.Origin, boolText(u.Enabled), u.TOTP, when(u.Created), when(u.Updated))
 				}
 			})
 		}),

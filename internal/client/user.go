@@ -9,11 +9,14 @@ import (
 
 // User is an end user who signs in through the browser pages of the device
 // flow. TOTP is "none", "pending" (enrolment not confirmed) or "enrolled".
+// Origin is where the user signs in: "local", "upstream:<id>" or
+// "ldap:<id>".
 type User struct {
 	Envelope
 	ID       int64     `json:"id"`
 	Tenant   string    `json:"tenant"`
 	Username string    `json:"username"`
+	Origin   string    `json:"origin"`
 	Enabled  Bool      `json:"enabled"`
 	TOTP     string    `json:"totp"`
 	Created  time.Time `json:"created"`

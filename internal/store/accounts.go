@@ -6,14 +6,19 @@ import (
 )
 
 // User is an end user of a tenant who signs in through the browser pages of
-// the device flow with a password and a TOTP code. A user's TMS user id (the
+// the device flow: with a password kept by TMS, through an upstream OpenID
+// Connect provider or through a directory (see Origin), and with a TOTP code
+// unless the provider asserts a second factor. A user's TMS user id (the
 // tms_user_id of user MFA records, host mappings, delegations and keys) is
 // the username.
 type User struct {
 	ID       int64
 	Tenant   string
 	Username string
-	// PasswordHash is the encoded argon2id hash of the password.
+	// Origin says where the user signs in; "" is stored as OriginLocal.
+	Origin Origin
+	// PasswordHash is the encoded argon2id hash of the password; "" for a
+	// user whose origin is not local, who has no TMS password.
 	PasswordHash string
 	// TOTPSecret is the base32 TOTP secret, or "" when none is set.
 	TOTPSecret string
@@ -28,6 +33,38 @@ type User struct {
 	Created      time.Time
 	Updated      time.Time
 }
+
+// Origin is where a user signs in, stored as text: "local" (password and
+// TOTP kept by TMS), "upstream:<id>" (the upstream OpenID Connect provider
+// configured with that id) or "ldap:<id>" (the directory configured with
+// that id).
+type Origin string
+
+// OriginLocal is the origin of users with a TMS password.
+const OriginLocal Origin = "local"
+
+// The kinds of origin, the part before the colon.
+const (
+	OriginKindUpstream = "upstream"
+	OriginKindLDAP     = "ldap"
+)
+
+// UpstreamOrigin is the origin of users of the upstream provider id.
+func UpstreamOrigin(id string) Origin { return Origin(OriginKindUpstream + ":" + id) }
+
+// LDAPOrigin is the origin of users of the directory id.
+func LDAPOrigin(id string) Origin { return Origin(OriginKindLDAP + ":" + id) }
+
+// Stored is the origin as stored: OriginLocal for "".
+func (o Origin) Stored() Origin {
+	if o == "" {
+		return OriginLocal
+	}
+	return o
+}
+
+// IsLocal reports whether users of this origin sign in with a TMS password.
+func (o Origin) IsLocal() bool { return o == OriginLocal || o == "" }
 
 // TOTPSetting is a TOTP secret with its confirmed flag.
 type TOTPSetting struct {

@@ -432,7 +432,8 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 	if err != nil {
 		return SignInResult{View: view}, flowStoreError(err)
 	}
-	if !ok {
+	if !ok || !u.Origin.IsLocal() {
+		// A user who signs in elsewhere has no TMS password.
 		return SignInResult{View: view}, errWrongCredentials()
 	}
 	if !u.Enabled {

@@ -515,3 +515,31 @@ func TestStartDeviceAuthorizationRefusals(t *testing.T) {
 		t.Fatalf("default tenant: %+v %v", g, err)
 	}
 }
+
+// A user who signs in through an upstream provider or a directory has no
+// TMS password: the password form refuses them even if a hash was left in
+// the record, and an administrator cannot set one.
+func TestPasswordSignInOnlyForLocalUsers(t *testing.T) {
+	f := newFlowFixture(t)
+	ctx := context.Background()
+	hash, err := f.svc.accounts.passwords.hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.clock.Now()
+	for _, origin := range []store.Origin{store.UpstreamOrigin("campus"), store.LDAPOrigin("dir")} {
+		name := "u-" + string(origin[:4])
+		if err := f.st.CreateUser(ctx, store.User{Tenant: TestTenant, Username: name, Origin: origin, PasswordHash: hash,
+			Enabled: true, Created: now, Updated: now}); err != nil {
+			t.Fatal(err)
+		}
+		g := f.start(t)
+		_, err := f.svc.SignInForDevice(ctx, SignIn{UserCode: g.UserCode, Username: name, Password: "correct horse", SessionHash: "s1"})
+		wantFlow(t, err, FlowBadCredentials)
+		pw := "another password"
+		_, err = f.svc.UpdateUser(ctx, f.admin, UserChange{Username: name, Password: &pw})
+		if ErrorKind(err) != KindInvalid {
+			t.Fatalf("%s: setting a password: %v", origin, err)
+		}
+	}
+}

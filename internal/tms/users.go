@@ -155,6 +155,9 @@ func (s *Service) UpdateUser(ctx context.Context, c Credentials, ch UserChange) 
 		fields++
 	}
 	if ch.Password != nil {
+		if u, err := s.store.GetUser(ctx, tenant, ch.Username); err == nil && !u.Origin.IsLocal() {
+			return 0, newError(KindInvalid, "password: user %s signs in through %s and has no TMS password", ch.Username, u.Origin)
+		}
 		hash, err := s.accounts.passwords.hash(ctx, *ch.Password)
 		if err != nil {
 			return 0, passwordError(err)

@@ -9,18 +9,18 @@ import (
 	"github.com/tmsproject/tms/internal/store"
 )
 
-const userCols = `id, tenant, username, password_hash, totp_secret, totp_confirmed, totp_last_step, enabled, created, updated`
+const userCols = `id, tenant, username, origin, password_hash, totp_secret, totp_confirmed, totp_last_step, enabled, created, updated`
 
 func scanUser(s scanner, u *store.User) error {
-	return s.Scan(&u.ID, &u.Tenant, &u.Username, &u.PasswordHash, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep,
+	return s.Scan(&u.ID, &u.Tenant, &u.Username, &u.Origin, &u.PasswordHash, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep,
 		&u.Enabled, &u.Created, &u.Updated)
 }
 
 // CreateUser implements store.UserStore.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
-	_, err := db.exec(ctx, "insert user", `INSERT INTO users(tenant, username, password_hash, totp_secret, totp_confirmed,
-		totp_last_step, enabled, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.Tenant, u.Username, u.PasswordHash, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, u.Enabled,
+	_, err := db.exec(ctx, "insert user", `INSERT INTO users(tenant, username, origin, password_hash, totp_secret, totp_confirmed,
+		totp_last_step, enabled, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.Tenant, u.Username, string(u.Origin.Stored()), u.PasswordHash, u.TOTPSecret, u.TOTPConfirmed, u.TOTPLastStep, u.Enabled,
 		store.Micro(u.Created), store.Micro(u.Updated))
 	return err
 }

@@ -7,11 +7,11 @@ import (
 	"github.com/tmsproject/tms/internal/store"
 )
 
-const userCols = `id, tenant, username, password_hash, totp_secret, totp_confirmed, totp_last_step, enabled, created, updated`
+const userCols = `id, tenant, username, origin, password_hash, totp_secret, totp_confirmed, totp_last_step, enabled, created, updated`
 
 func scanUser(s scanner, u *store.User) error {
 	var created, updated int64
-	if err := s.Scan(&u.ID, &u.Tenant, &u.Username, &u.PasswordHash, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep,
+	if err := s.Scan(&u.ID, &u.Tenant, &u.Username, &u.Origin, &u.PasswordHash, &u.TOTPSecret, &u.TOTPConfirmed, &u.TOTPLastStep,
 		&u.Enabled, &created, &updated); err != nil {
 		return err
 	}
@@ -21,9 +21,9 @@ func scanUser(s scanner, u *store.User) error {
 
 // CreateUser implements store.UserStore.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
-	_, err := db.writeCount(ctx, "insert user", `INSERT INTO users(tenant, username, password_hash, totp_secret, totp_confirmed,
-		totp_last_step, enabled, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Tenant, u.Username, u.PasswordHash, u.TOTPSecret, boolInt(u.TOTPConfirmed), u.TOTPLastStep, boolInt(u.Enabled),
+	_, err := db.writeCount(ctx, "insert user", `INSERT INTO users(tenant, username, origin, password_hash, totp_secret, totp_confirmed,
+		totp_last_step, enabled, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Tenant, u.Username, string(u.Origin.Stored()), u.PasswordHash, u.TOTPSecret, boolInt(u.TOTPConfirmed), u.TOTPLastStep, boolInt(u.Enabled),
 		micros(u.Created), micros(u.Updated))
 	return err
 }

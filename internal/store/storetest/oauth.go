@@ -22,6 +22,7 @@ func oauthTests() []struct {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Users", testUsers},
+		{"UserOrigin", testUserOrigin},
 		{"UserTOTP", testUserTOTP},
 		{"RefreshUserMFA", testRefreshUserMFA},
 		{"UserKeysAndDelegations", testUserKeysAndDelegations},
@@ -134,6 +135,44 @@ func testUsers(t *testing.T, s store.Store) {
 	wantCount(t, "delete user", n, err, 1)
 	n, err = s.DeleteUser(c, "t1", "bob")
 	wantCount(t, "delete user again", n, err, 0)
+}
+
+// testUserOrigin checks that a user remembers where it signs in, and that
+// a user created without an origin is local.
+func testUserOrigin(t *testing.T, s store.Store) {
+	c := ctx(t)
+	must(t, s.CreateTenant(c, tenantSeed("t1")))
+	must(t, s.CreateUser(c, newUser("t1", "alice")))
+	up := newUser("t1", "bob")
+	up.Origin, up.PasswordHash = store.UpstreamOrigin("campus"), ""
+	must(t, s.CreateUser(c, up))
+	dir := newUser("t1", "carol")
+	dir.Origin, dir.PasswordHash = store.LDAPOrigin("dir-1"), ""
+	must(t, s.CreateUser(c, dir))
+	bad := newUser("t1", "dave")
+	bad.Origin = "somewhere"
+	if err := s.CreateUser(c, bad); err == nil {
+		t.Fatal("CreateUser with origin \"somewhere\": no error")
+	}
+
+	want := map[string]store.Origin{"alice": store.OriginLocal, "bob": "upstream:campus", "carol": "ldap:dir-1"}
+	for name, origin := range want {
+		got, err := s.GetUser(c, "t1", name)
+		must(t, err)
+		if got.Origin != origin || got.Origin.IsLocal() != (name == "alice") {
+			t.Errorf("GetUser(%s).Origin = %q, want %q", name, got.Origin, origin)
+		}
+	}
+	list, err := s.ListUsers(c, "t1")
+	must(t, err)
+	if len(list) != 3 {
+		t.Fatalf("ListUsers: %+v", list)
+	}
+	for _, u := range list {
+		if u.Origin != want[u.Username] {
+			t.Errorf("ListUsers: %s has origin %q, want %q", u.Username, u.Origin, want[u.Username])
+		}
+	}
 }
 
 func testUserTOTP(t *testing.T, s store.Store) {
