@@ -27,6 +27,8 @@ var forbidden = []struct {
 	{"client", []string{"tms", "api", "oauth", "server", "store", "audit"}},
 	{"keycmd", []string{"tms", "api", "oauth", "server", "store", "cli"}},
 	{"loadtest", []string{"tms", "api", "oauth", "server", "store", "cli"}},
+	// The directory client knows nothing of the rules or of HTTP.
+	{"directory", []string{"tms", "api", "oauth", "server", "cli", "client", "store", "audit", "metrics", "config"}},
 	// Leaves.
 	{"keys", []string{""}},
 	{"secret", []string{""}},
