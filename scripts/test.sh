@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh runs every test of TMS: vet, formatting, and the Go tests of all
 # packages with the race detector, against embedded SQLite and a real
-# PostgreSQL server, a real OpenSSH sshd and a real headless Chromium.
+# PostgreSQL server, a real OpenSSH sshd, a real OpenLDAP slapd and a real
+# headless Chromium.
 #
 # It starts a throw-away PostgreSQL cluster on 127.0.0.1 (port
 # $TMS_TEST_PG_PORT, default 55432) for the duration of the run. When run as
@@ -22,6 +23,8 @@ need=()
 [[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v chromium >/dev/null || need+=(chromium)
+[[ -x /usr/sbin/slapd ]] || need+=(slapd)
+command -v ldapsearch >/dev/null || need+=(ldap-utils)
 if [[ ${#need[@]} -gt 0 ]]; then
 	if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
 		echo "test.sh: installing ${need[*]}" >&2
