@@ -216,3 +216,48 @@ func TestRetrieveIgnoresHostCredentialByDefault(t *testing.T) {
 		s.retrieveAs(t, tms.TestHost, "wrong", tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
 	})
 }
+
+// TestRetrieveKeepsTenantsApart checks that a host registered in a tenant
+// (it has a host credential there) gets only that tenant's keys, although
+// host credentials are not required, and that a host no tenant registered
+// gets keys of any tenant or of none, as configured.
+func TestRetrieveKeepsTenantsApart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, refuse := range []bool{false, true} {
+			name := "unregistered hosts accepted"
+			if refuse {
+				name = "unregistered hosts refused"
+			}
+			t.Run(name, func(t *testing.T) {
+				s := newStack(t, b, stackOptions{MVP: true, RefuseUnregisteredHosts: refuse})
+				r := s.call(t, "POST", "/v1/tms/client", s.admin("default"), newClientBody("gateway", "default")).want(t, 201)
+				otherClient := clientHdr("default", "gateway", r.str(t, "client_secret"))
+				testKey := s.createKey(t, testClient(), keyBody(tms.TestUser, -1, -1)).str(t, "public_key_fingerprint")
+				otherKey := s.createKey(t, otherClient, keyBody(tms.TestUser, 1, -1)).str(t, "public_key_fingerprint")
+				account, host := tms.TestHostAccount, tms.TestHost
+
+				unregistered := 200
+				if refuse {
+					unregistered = 404
+				}
+				s.retrieveAs(t, "", "", account, host, testKey).want(t, unregistered)
+				s.retrieveAs(t, "", "", account, "nohost", testKey).want(t, 404)
+
+				// Registered in the test tenant, the host gets no key of
+				// the default tenant, whatever host headers it sends, and
+				// the refusal uses nothing up.
+				s.createHostCredential(t, "test", host)
+				s.retrieveAs(t, "", "", account, host, testKey).want(t, 200)
+				s.retrieveAs(t, "", "", account, host, otherKey).wantError(t, 404, "NOT_FOUND")
+				otherSecret := s.createHostCredential(t, "default", "login2")
+				s.retrieveAs(t, "login2", otherSecret, account, host, otherKey).wantError(t, 404, "NOT_FOUND")
+
+				// Registered in both tenants, it gets keys of both; the
+				// default tenant's key still has its one use.
+				s.createHostCredential(t, "default", host)
+				s.retrieveAs(t, "", "", account, host, otherKey).want(t, 200)
+				s.retrieveAs(t, "", "", account, host, testKey).want(t, 200)
+			})
+		}
+	})
+}

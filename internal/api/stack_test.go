@@ -46,6 +46,10 @@ type stackOptions struct {
 	RepeatWindow       time.Duration
 	// RequireHostCredential makes retrieval demand a host credential.
 	RequireHostCredential bool
+	// RefuseUnregisteredHosts refuses lookups for hosts no tenant has
+	// registered; otherwise the stack accepts them, as a development
+	// server does.
+	RefuseUnregisteredHosts bool
 	// API sets the limits of the handler; Service is filled in.
 	API api.Options
 	// Keys sizes the key generator.
@@ -147,12 +151,17 @@ func newStack(t *testing.T, b backend, o stackOptions) *stack {
 	if err != nil {
 		t.Fatalf("key generator: %v", err)
 	}
-	s.Svc = tms.New(tms.Options{
+	svcOpts := tms.Options{
 		Store: st, Keys: gen, Now: s.Clock.Now,
 		MVP: o.MVP, DisallowNewClients: o.DisallowNewClients,
 		PermissiveRetrieval: o.Permissive, RepeatWindow: o.RepeatWindow,
 		RequireHostCredential: o.RequireHostCredential,
-	})
+		UnregisteredHosts:     tms.AcceptUnregisteredHosts,
+	}
+	if o.RefuseUnregisteredHosts {
+		svcOpts.UnregisteredHosts = tms.RefuseUnregisteredHosts
+	}
+	s.Svc = tms.New(svcOpts)
 	secrets, err := s.Svc.Initialize(testContext(t))
 	if err != nil {
 		t.Fatalf("initialize: %v", err)

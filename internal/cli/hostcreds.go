@@ -19,7 +19,10 @@ func newHostCredentialsCommand(g *apiGroup) *cobra.Command {
 lookup that sshd makes through "tms authorized-keys" (host_secret_file in
 tms_keycmd.toml). A server with require_host_credential = true answers only
 lookups that carry a valid credential for the host they ask about, so no one
-else can probe keys or use up a limited key's uses. A tenant has at most
+else can probe keys or use up a limited key's uses. A host credential also
+registers the host in the tenant: a registered host gets only the keys of
+the tenants that registered it, and a host no tenant registered gets none
+unless the server sets unregistered_hosts = "any_tenant". A tenant has at most
 one credential per host; its secret is shown only when it is created.
 These commands need administrator credentials.`)
 	cmd.AddCommand(

@@ -119,7 +119,11 @@ func TestKeyWorkflowWithoutMVP(t *testing.T) {
 	}
 	checkKeyFile(t, keyFile, fingerprint)
 
-	found := strings.TrimSpace(env.ok(t, "pubkeys", "retrieve", "--account", "alice", "--host", "login1", "--fingerprint", fingerprint))
+	// No tenant registered login1 yet: the server refuses its lookups.
+	retrieve := []string{"pubkeys", "retrieve", "--account", "alice", "--host", "login1", "--fingerprint", fingerprint}
+	env.fails(t, 1, "NOT_FOUND", retrieve...)
+	env.ok(t, "hosts", "credentials", "create", "--host", "login1")
+	found := strings.TrimSpace(env.ok(t, retrieve...))
 	if found != publicKey {
 		t.Errorf("retrieve printed %q, want %q", found, publicKey)
 	}

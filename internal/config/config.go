@@ -88,6 +88,8 @@ type Keys struct {
 	RepeatWindow Duration `toml:"repeat_window" comment:"Lookups of the same key for the same account and host within this window count as one use\n(sshd looks a key up twice per login). 0 counts every lookup."`
 	// RequireHostCredential makes retrieval demand the login host's credential.
 	RequireHostCredential bool `toml:"require_host_credential" comment:"Accept key lookups only from login hosts that send their host credential (X-TMS-HOST-ID and\nX-TMS-HOST-SECRET, created with \"tms hosts credentials create\"; host_secret_file in tms_keycmd.toml).\nOff by default: the Rust tms_keycmd sends no host credential."`
+	// UnregisteredHosts is "refuse" or "any_tenant".
+	UnregisteredHosts string `toml:"unregistered_hosts" comment:"A host registered in a tenant (it has a host credential there: \"tms hosts credentials create\") gets only\nthat tenant's keys. For a host no tenant registered: \"refuse\" refuses every key; \"any_tenant\" accepts keys\nof any tenant, as tms_server 0.3.0 does (tms server --dev sets it)."`
 }
 
 // TLS configures the certificate.
@@ -131,8 +133,9 @@ func Default() Config {
 			RetryAfter:        Duration{time.Second},
 		},
 		Keys: Keys{
-			Retrieval:    "enforce",
-			RepeatWindow: Duration{10 * time.Second},
+			Retrieval:         "enforce",
+			RepeatWindow:      Duration{10 * time.Second},
+			UnregisteredHosts: "refuse",
 		},
 		OAuth:   defaultOAuth(),
 		TLS:     TLS{MinVersion: "1.2"},

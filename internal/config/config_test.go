@@ -148,6 +148,7 @@ func TestValidate(t *testing.T) {
 		{"limits.max_body_bytes", func(c *Config) { c.Limits.MaxBodyBytes = 10 }},
 		{"limits.rsa_workers", func(c *Config) { c.Limits.RSAWorkers = -2 }},
 		{"keys.retrieval", func(c *Config) { c.Keys.Retrieval = "strict" }},
+		{"keys.unregistered_hosts", func(c *Config) { c.Keys.UnregisteredHosts = "allow" }},
 		{"keys.repeat_window", func(c *Config) { c.Keys.RepeatWindow.Duration = -time.Second }},
 		{"tls.min_version", func(c *Config) { c.TLS.MinVersion = "1.0" }},
 		{"tls.cert_file", func(c *Config) { c.TLS.CertFile = "/x.pem" }},

@@ -292,6 +292,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("keys.retrieval", `%q is not one of "enforce", "permissive"`, c.Keys.Retrieval)
 	}
+	switch c.Keys.UnregisteredHosts {
+	case "refuse", "any_tenant":
+	default:
+		bad("keys.unregistered_hosts", `%q is not one of "refuse", "any_tenant"`, c.Keys.UnregisteredHosts)
+	}
 	if c.Keys.RepeatWindow.Duration < 0 {
 		bad("keys.repeat_window", "%s must not be negative", c.Keys.RepeatWindow.Duration)
 	}

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tmsproject/tms/internal/server/servertest"
 )
 
 // hostName is the login host's name in TMS.
@@ -91,6 +94,17 @@ func TestSSHDLogin(t *testing.T) {
 		sshd.wantLogin(t, h, alice, k)
 		srv.call(t, true, http.MethodPatch, "/v1/tms/usermfa/upd", map[string]any{"tenant": "test", "tms_user_id": "carol", "enabled": false}, nil)
 		sshd.wantRefused(t, h, alice, k)
+	})
+
+	t.Run("key of another tenant is refused at a host a tenant registered", func(t *testing.T) {
+		// The default tenant registers the host; the test tenant's key no
+		// longer logs in there, until the registration is deleted.
+		adminEnv := []string{"TMS_URL=" + srv.URL, "X_TMS_TENANT=default",
+			"X_TMS_ADMIN_SECRET=" + servertest.AdminSecrets(srv.Stdout.String())["default"]}
+		runProgram(t, adminEnv, binary, "hosts", "credentials", "create", "--host", hostName, "--secret-file", filepath.Join(t.TempDir(), "secret"))
+		sshd.wantRefused(t, h, alice, fresh)
+		runProgram(t, adminEnv, binary, "hosts", "credentials", "delete", "--host", hostName)
+		sshd.wantLogin(t, h, alice, fresh)
 	})
 
 	t.Run("measure", func(t *testing.T) {

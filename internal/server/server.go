@@ -124,6 +124,7 @@ func Run(ctx context.Context, opts Options) error {
 		PermissiveRetrieval:   cfg.Keys.Retrieval == "permissive",
 		RepeatWindow:          cfg.Keys.RepeatWindow.Duration,
 		RequireHostCredential: cfg.Keys.RequireHostCredential,
+		UnregisteredHosts:     unregisteredHosts(cfg.Keys.UnregisteredHosts),
 	})
 
 	secrets, err := svc.Initialize(ctx)
@@ -228,6 +229,7 @@ func applyFlags(cfg *config.Config, src config.Sources, opts Options) error {
 			{"listen_host", "127.0.0.1"},
 			{"enable_test_tenant", "true"},
 			{"enable_mvp", "true"},
+			{"keys.unregistered_hosts", "any_tenant"},
 		} {
 			if err := cfg.Set(src, kv[0], kv[1], "--dev"); err != nil {
 				return err
@@ -248,6 +250,15 @@ func applyFlags(cfg *config.Config, src config.Sources, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// unregisteredHosts converts keys.unregistered_hosts, which Validate
+// checked, to the service's option.
+func unregisteredHosts(v string) tms.UnregisteredHosts {
+	if v == "any_tenant" {
+		return tms.AcceptUnregisteredHosts
+	}
+	return tms.RefuseUnregisteredHosts
 }
 
 func openStore(ctx context.Context, cfg config.Config, layout Layout, logger *slog.Logger) (store.Store, error) {

@@ -166,6 +166,9 @@ func TestDeviceFlowApproveAndTokens(t *testing.T) {
 	if err != nil || k.Key.ClientID != CLIClientID || k.Key.ClientUserID != TestUser || k.Pair.PrivateKey == "" {
 		t.Fatalf("user key: %+v %v", k.Key, err)
 	}
+	if _, err := f.svc.CreateHostCredential(ctx, f.admin, TestTenant, TestHost); err != nil {
+		t.Fatalf("register the host: %v", err)
+	}
 	r, err := f.svc.RetrieveKey(ctx, RetrieveRequest{User: TestHostAccount, Host: TestHost, Fingerprint: k.Key.Fingerprint})
 	if err != nil || r.PublicKey != k.Key.PublicKey {
 		t.Fatalf("retrieve the user's key: %+v %v", r, err)

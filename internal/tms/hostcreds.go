@@ -17,12 +17,12 @@ type HostSecret struct {
 	Secret     string
 }
 
-// The reasons retrieval refuses a lookup when host credentials are required.
+// The reasons retrieval refuses a lookup for its host.
 const (
 	RefusedHostCredentialMissing Refusal = "host credential missing"
 	RefusedHostCredentialInvalid Refusal = "host credential invalid"
 	RefusedHostMismatch          Refusal = "host credential names another host"
-	RefusedOtherTenant           Refusal = "key belongs to a tenant the host credential is not valid in"
+	RefusedOtherTenant           Refusal = "key belongs to a tenant the host is not registered in"
 )
 
 // checkHeaderText returns a 400 error naming field unless value can travel

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/store"
@@ -183,23 +182,20 @@ type Retrieval struct {
 	Use store.UseResult
 }
 
-// RetrieveKey answers sshd's lookup. It needs no credentials unless the
-// service requires host credentials: then a request without a valid
-// credential for its host is a 401, and a key of a tenant the credential is
-// not valid in is refused; neither consumes a use. An unknown or refused key
+// RetrieveKey answers sshd's lookup. Only keys of the tenants the host is
+// registered in are accepted (see scopeHost). It needs no credentials
+// unless the service requires host credentials: then a request without a
+// valid credential for its host is a 401, and a key of a tenant the
+// credential is not valid in is refused; neither consumes a use. An unknown or refused key
 // is a 404 that says nothing about why; the Retrieval returned with it
 // carries the reason for logs.
 func (s *Service) RetrieveKey(ctx context.Context, req RetrieveRequest) (Retrieval, error) {
 	if err := checkTexts("user", req.User, "host", req.Host, "public_key_fingerprint", req.Fingerprint); err != nil {
 		return Retrieval{}, err
 	}
-	var hostTenants []string
-	if s.opts.RequireHostCredential {
-		tenants, refusal, err := s.authenticateHost(ctx, req)
-		if err != nil {
-			return Retrieval{Refusal: refusal}, err
-		}
-		hostTenants = tenants
+	scope, refusal, err := s.scopeHost(ctx, req)
+	if err != nil {
+		return Retrieval{Refusal: refusal}, err
 	}
 	ks, err := s.store.LookupKey(ctx, req.Host, req.Fingerprint, req.User)
 	if errors.Is(err, store.ErrNotFound) {
@@ -209,7 +205,7 @@ func (s *Service) RetrieveKey(ctx context.Context, req RetrieveRequest) (Retriev
 		return Retrieval{}, storeError(err, "look up key")
 	}
 	r := Retrieval{PublicKey: ks.Key.PublicKey, Key: ks.Key}
-	if s.opts.RequireHostCredential && !slices.Contains(hostTenants, ks.Key.Tenant) {
+	if !scope.allows(ks.Key.Tenant) {
 		r.Refusal = RefusedOtherTenant
 		return r, newError(KindNotFound, refusedMessage)
 	}

@@ -36,7 +36,10 @@ type Options struct {
 	// RequireHostCredential makes key retrieval demand a valid host
 	// credential for the host it asks about.
 	RequireHostCredential bool
-	Logger                *slog.Logger
+	// UnregisteredHosts says what retrieval answers for a host no tenant
+	// has registered; the zero value refuses.
+	UnregisteredHosts UnregisteredHosts
+	Logger            *slog.Logger
 }
 
 // Service implements the TMS rules over a store.
