@@ -72,6 +72,7 @@ func New(opts Options) *API {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
 	}
+	opts.Metrics.DeclareKeyRetrievalResults(retrievalResults()...)
 	a := &API{svc: opts.Service, log: opts.Logger, opts: opts, mux: http.NewServeMux()}
 	a.routes()
 	for _, extra := range opts.Extra {

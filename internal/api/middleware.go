@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/audit"
+	"github.com/tmsproject/tms/internal/metrics"
 )
 
 type ctxKey int
@@ -115,7 +116,7 @@ func (a *API) chain(next http.Handler) http.Handler {
 			a.logRequest(r, sw, info, d)
 			route := info.route
 			if route == "" {
-				route = "unmatched"
+				route = metrics.RouteUnmatched
 			}
 			status := sw.status
 			if status == 0 {
@@ -130,7 +131,7 @@ func (a *API) chain(next http.Handler) http.Handler {
 			defer func() { <-slots }()
 		default:
 			info.note = "overload: too many requests in flight"
-			a.opts.Metrics.Rejected("overload")
+			a.opts.Metrics.Rejected(metrics.RejectOverload)
 			sw.Header().Set("Retry-After", a.retryAfter())
 			writeError(sw, http.StatusServiceUnavailable, fmt.Sprintf("The server is at capacity (%d requests in flight); retry shortly.", a.opts.MaxInFlight))
 			return

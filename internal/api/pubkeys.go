@@ -113,11 +113,11 @@ func (a *API) retrieveKey(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res.Refusal != "":
 		noteRequest(r.Context(), "key refused: "+string(res.Refusal))
-		a.opts.Metrics.KeyRetrieved(strings.ReplaceAll(string(res.Refusal), " ", "_"))
+		a.opts.Metrics.KeyRetrieved(refusalLabel(res.Refusal))
 	case err != nil:
-		a.opts.Metrics.KeyRetrieved("error")
+		a.opts.Metrics.KeyRetrieved(retrievalError)
 	default:
-		a.opts.Metrics.KeyRetrieved("accepted")
+		a.opts.Metrics.KeyRetrieved(retrievalAccepted)
 	}
 	if err != nil {
 		a.fail(w, r, err)
@@ -258,4 +258,31 @@ func (a *API) deletePubkey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, deleted(n, fmt.Sprintf("key %s on host %s", k.Fingerprint, k.Host)))
+}
+
+// The results of key lookups in tms_keys_retrieved_total besides the
+// refusals.
+const (
+	retrievalAccepted = "accepted"
+	retrievalError    = "error"
+)
+
+// refusalLabel names a refusal in tms_keys_retrieved_total.
+func refusalLabel(r tms.Refusal) string {
+	switch r {
+	case tms.RefusedHostMismatch:
+		return "host_credential_mismatch"
+	case tms.RefusedOtherTenant:
+		return "host_credential_other_tenant"
+	}
+	return strings.ToLower(strings.ReplaceAll(string(r), " ", "_"))
+}
+
+// retrievalResults lists every result label of a key lookup.
+func retrievalResults() []string {
+	out := []string{retrievalAccepted, retrievalError}
+	for _, r := range tms.Refusals() {
+		out = append(out, refusalLabel(r))
+	}
+	return out
 }

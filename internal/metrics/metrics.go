@@ -19,21 +19,21 @@ import (
 // passes is recorded as the "other" (methods) or "invalid" (key types)
 // value, so no input can create a new series.
 var (
-	// Methods are the request methods of the method label; any other is
+	// methods are the request methods of the method label; any other is
 	// "other".
-	Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", MethodOther}
-	// KeyPaths are the ways a key is issued: "client" (a client
+	methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", MethodOther}
+	// keyPaths are the ways a key is issued: "client" (a client
 	// application, POST /v1/tms/pubkeys/creds) and "user" (a signed-in
 	// user, POST /v1/tms/user/keys).
-	KeyPaths = []string{KeyPathClient, KeyPathUser}
-	// KeyTypes are the key types of tms_keys_issued_total; a request for
+	keyPaths = []string{KeyPathClient, KeyPathUser}
+	// keyTypes are the key types of tms_keys_issued_total; a request for
 	// an unknown type counts as "invalid".
-	KeyTypes = []string{"ed25519", "ecdsa", "rsa", KeyTypeInvalid}
-	// KeyResults are the results of key creation requests.
-	KeyResults = []string{KeyIssued, KeyRefused, KeyError}
-	// RejectReasons are the reasons requests are refused before being
+	keyTypes = []string{"ed25519", "ecdsa", "rsa", KeyTypeInvalid}
+	// keyResults are the results of key creation requests.
+	keyResults = []string{KeyIssued, KeyRefused, KeyError}
+	// rejectReasons are the reasons requests are refused before being
 	// served.
-	RejectReasons = []string{RejectOverload, RejectRateLimit}
+	rejectReasons = []string{RejectOverload, RejectRateLimit}
 )
 
 // Label values named in code.
@@ -88,10 +88,12 @@ func New() *Metrics {
 			Help: "Key creation requests, by path (client, user), key type (ed25519, ecdsa, rsa, invalid) and result (issued, refused, error).",
 		}, []string{"path", "type", "result"}),
 		keysRetrieved: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_keys_retrieved_total", Help: "Key lookups for sshd, by result (accepted, not_found, or the refusal reason).",
+			Name: "tms_keys_retrieved_total",
+			Help: "Key lookups for sshd, by result: accepted, error, or the reason of a refusal (no_such_key, key_expired, key_has_no_uses_left, ...).",
 		}, []string{"result"}),
 		deviceFlow: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_device_flow_total", Help: "Device authorization events, by event (started, approved, denied, expired, redeemed, ...).",
+			Name: "tms_device_flow_total",
+			Help: "Device authorization events, by event: started, approved, denied, redeemed, refreshed, or the OAuth error code of a failed token request (authorization_pending, slow_down, expired_token, ...).",
 		}, []string{"event"}),
 	}
 	reg.MustRegister(
@@ -99,12 +101,12 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow,
 	)
-	for _, reason := range RejectReasons {
+	for _, reason := range rejectReasons {
 		m.rejected.WithLabelValues(reason)
 	}
-	for _, path := range KeyPaths {
-		for _, kt := range KeyTypes {
-			for _, result := range KeyResults {
+	for _, path := range keyPaths {
+		for _, kt := range keyTypes {
+			for _, result := range keyResults {
 				m.keysIssued.WithLabelValues(path, kt, result)
 			}
 		}
@@ -141,7 +143,7 @@ func (m *Metrics) RequestDone(route, method string, status int, d time.Duration)
 // MethodLabel returns the label value of a request method: the method
 // itself if it is a standard one, else "other".
 func MethodLabel(method string) string {
-	for _, m := range Methods[:len(Methods)-1] {
+	for _, m := range methods[:len(methods)-1] {
 		if method == m {
 			return m
 		}
@@ -156,9 +158,9 @@ func (m *Metrics) Rejected(reason string) {
 	}
 }
 
-// KeyIssued counts a key creation request made through path (KeyPaths)
-// for keyType with its result (KeyResults). A key type that is not one of
-// KeyTypes counts as "invalid".
+// KeyIssued counts a key creation request made through path (keyPaths)
+// for keyType with its result (keyResults). A key type that is not one of
+// keyTypes counts as "invalid".
 func (m *Metrics) KeyIssued(path, keyType, result string) {
 	if m == nil {
 		return
@@ -167,7 +169,7 @@ func (m *Metrics) KeyIssued(path, keyType, result string) {
 	if keyType == "" {
 		keyType = "ed25519"
 	}
-	if !slices.Contains(KeyTypes, keyType) {
+	if !slices.Contains(keyTypes, keyType) {
 		keyType = KeyTypeInvalid
 	}
 	m.keysIssued.WithLabelValues(path, keyType, result).Inc()
@@ -177,6 +179,26 @@ func (m *Metrics) KeyIssued(path, keyType, result string) {
 func (m *Metrics) KeyRetrieved(result string) {
 	if m != nil {
 		m.keysRetrieved.WithLabelValues(result).Inc()
+	}
+}
+
+// DeclareKeyRetrievalResults creates the series of every result a key
+// lookup can have, so that they exist, at zero, from the start.
+func (m *Metrics) DeclareKeyRetrievalResults(results ...string) {
+	if m != nil {
+		for _, r := range results {
+			m.keysRetrieved.WithLabelValues(r)
+		}
+	}
+}
+
+// DeclareDeviceFlowEvents creates the series of every device-flow event,
+// so that they exist, at zero, from the start.
+func (m *Metrics) DeclareDeviceFlowEvents(events ...string) {
+	if m != nil {
+		for _, e := range events {
+			m.deviceFlow.WithLabelValues(e)
+		}
 	}
 }
 

@@ -50,3 +50,31 @@ func TestExposition(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelValuesAreBounded(t *testing.T) {
+	for method, want := range map[string]string{"GET": "GET", "DELETE": "DELETE", "get": "other", "BREW": "other",
+		strings.Repeat("X", 3000): "other", "": "other"} {
+		if got := MethodLabel(method); got != want {
+			t.Errorf("MethodLabel(%.20q) = %q, want %q", method, got, want)
+		}
+	}
+	m := New()
+	m.KeyIssued(KeyPathUser, "DSA", KeyRefused)
+	m.KeyIssued(KeyPathUser, "", KeyIssued)
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	text := rec.Body.String()
+	for _, want := range []string{
+		`tms_keys_issued_total{path="user",result="refused",type="invalid"} 1`,
+		`tms_keys_issued_total{path="user",result="issued",type="ed25519"} 1`,
+		`tms_keys_issued_total{path="client",result="error",type="rsa"} 0`,
+		`tms_http_rejected_total{reason="rate_limit"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "DSA") {
+		t.Error("a requested key type became a label value")
+	}
+}

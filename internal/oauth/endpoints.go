@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -191,7 +192,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return
 	}
-	h.metrics.DeviceFlow("started")
+	h.metrics.DeviceFlow(eventStarted)
 	verify := h.base(r) + DevicePath
 	writeOAuthJSON(w, http.StatusOK, struct {
 		DeviceCode              string `json:"device_code"`
@@ -253,15 +254,29 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 func tokenEvent(grantType string, err error) string {
 	if err == nil {
 		if grantType == grantRefreshToken {
-			return "refreshed"
+			return eventRefreshed
 		}
-		return "redeemed"
+		return eventRedeemed
 	}
 	var oe *tms.OAuthError
-	if errors.As(err, &oe) {
+	if errors.As(err, &oe) && slices.Contains(tms.OAuthErrorCodes(), oe.Code) {
 		return oe.Code
 	}
 	return tms.OAuthServerError
+}
+
+// The events of tms_device_flow_total besides the OAuth error codes.
+const (
+	eventStarted   = "started"
+	eventApproved  = "approved"
+	eventDenied    = "denied"
+	eventRedeemed  = "redeemed"
+	eventRefreshed = "refreshed"
+)
+
+// deviceFlowEvents lists every event of tms_device_flow_total.
+func deviceFlowEvents() []string {
+	return append([]string{eventStarted, eventApproved, eventDenied, eventRedeemed, eventRefreshed}, tms.OAuthErrorCodes()...)
 }
 
 // revoke serves token revocation (RFC 7009): the token and every token of

@@ -85,6 +85,7 @@ func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	opts.Metrics.DeclareDeviceFlowEvents(deviceFlowEvents()...)
 	return &Handler{
 		svc:     opts.Service,
 		log:     opts.Logger,

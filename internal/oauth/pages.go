@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -99,7 +100,7 @@ func (h *Handler) limited(w http.ResponseWriter, r *http.Request) bool {
 	if wait <= 0 {
 		return false
 	}
-	h.metrics.Rejected("rate_limit")
+	h.metrics.Rejected(metrics.RejectRateLimit)
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	h.result(w, r, http.StatusTooManyRequests, "Too many attempts", "error",
 		"Too many wrong codes or sign-ins were tried. Wait a minute, then try again.", false)
@@ -338,9 +339,9 @@ func (h *Handler) submitConsent(w http.ResponseWriter, r *http.Request) {
 	noteDecision(r, approve, view)
 	if err == nil {
 		if view.State == store.DeviceDenied {
-			h.metrics.DeviceFlow("denied")
+			h.metrics.DeviceFlow(eventDenied)
 		} else {
-			h.metrics.DeviceFlow("approved")
+			h.metrics.DeviceFlow(eventApproved)
 		}
 	}
 	if err != nil {

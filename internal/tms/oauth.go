@@ -104,6 +104,12 @@ const (
 	OAuthTemporarilyUnavailable = "temporarily_unavailable"
 )
 
+// OAuthErrorCodes returns every OAuth error code the service uses.
+func OAuthErrorCodes() []string {
+	return []string{OAuthInvalidRequest, OAuthInvalidClient, OAuthInvalidGrant, OAuthUnsupportedGrantType, OAuthInvalidScope,
+		OAuthAuthorizationPending, OAuthSlowDown, OAuthAccessDenied, OAuthExpiredToken, OAuthServerError, OAuthTemporarilyUnavailable}
+}
+
 // OAuthError is an error of the OAuth endpoints: an RFC 6749 error code and
 // a description that is safe to show the client. The wrapped cause is for
 // logs only.

@@ -171,6 +171,13 @@ const (
 	refusedMessage                   = notFound
 )
 
+// Refusals returns every reason retrieval may refuse a key for.
+func Refusals() []Refusal {
+	return []Refusal{RefusedExpired, RefusedNoUses, RefusedTenantDisabled, RefusedClientDisabled, RefusedMFADisabled,
+		RefusedMFAExpired, RefusedUserHostExpired, RefusedDelegationExpired, RefusedNotFound,
+		RefusedHostCredentialMissing, RefusedHostCredentialInvalid, RefusedHostMismatch, RefusedOtherTenant}
+}
+
 // Retrieval is the outcome of a key lookup.
 type Retrieval struct {
 	PublicKey string
