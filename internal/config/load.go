@@ -40,8 +40,8 @@ func fields(c *Config) []field {
 		for i := range t.NumField() {
 			sf := t.Field(i)
 			name := sf.Tag.Get("toml")
-			if name == "" {
-				continue
+			if name == "" || sf.Tag.Get("tables") == "true" {
+				continue // tables such as [[oauth.upstream]] are read from the file only
 			}
 			fv := v.Field(i)
 			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeFor[Duration]() {
@@ -98,10 +98,29 @@ func Load(path string, required bool, env []string) (Config, Sources, error) {
 			return Config{}, nil, fmt.Errorf("read config file: %w", err)
 		}
 	}
-	if err := applyEnv(&cfg, src, env); err != nil {
+	vars := envVars(env)
+	if err := applyEnv(&cfg, src, vars); err != nil {
+		return Config{}, nil, err
+	}
+	for i := range cfg.OAuth.Upstream {
+		cfg.OAuth.Upstream[i].applyDefaults()
+	}
+	if err := loadUpstreamSecrets(&cfg.OAuth, vars); err != nil {
 		return Config{}, nil, err
 	}
 	return cfg, src, nil
+}
+
+// envVars maps the names of the variables in env (as from os.Environ) to
+// their values.
+func envVars(env []string) map[string]string {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return vars
 }
 
 func decodeFile(path string, data []byte, cfg *Config, src Sources) error {
@@ -137,6 +156,11 @@ func decodeFile(path string, data []byte, cfg *Config, src Sources) error {
 			src[f.key] = "file " + path
 		}
 	}
+	for _, key := range []string{"oauth.upstream", "oauth.tenants"} {
+		if lookup(present, strings.Split(key, ".")) {
+			src[key] = "file " + path
+		}
+	}
 	return nil
 }
 
@@ -152,13 +176,7 @@ func lookup(m map[string]any, path []string) bool {
 	return ok && lookup(sub, path[1:])
 }
 
-func applyEnv(cfg *Config, src Sources, env []string) error {
-	vars := map[string]string{}
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			vars[k] = v
-		}
-	}
+func applyEnv(cfg *Config, src Sources, vars map[string]string) error {
 	var errs []error
 	for _, f := range fields(cfg) {
 		v, ok := vars[f.env]

@@ -25,6 +25,10 @@ type OAuth struct {
 	UserCodeAttemptsPerMinuteTotal int `toml:"user_code_attempts_per_minute_total" comment:"Failed entries of a user code or sign-in allowed per minute from all addresses together."`
 	// PasswordWorkers bounds concurrent password hashing.
 	PasswordWorkers int `toml:"password_workers" comment:"Passwords hashed or checked at once (argon2id, 19 MiB each); 0 means half the CPUs. Beyond it: 503."`
+	// Upstream lists the OpenID Connect providers users sign in through.
+	Upstream []Upstream `toml:"upstream" tables:"true"`
+	// Tenants holds per-tenant sign-in settings by tenant name.
+	Tenants map[string]TenantSignIn `toml:"tenants" tables:"true"`
 }
 
 // defaultOAuth returns the built-in [oauth] settings.
@@ -72,4 +76,5 @@ func (o OAuth) validate(bad func(key, format string, args ...any)) {
 	if o.PasswordWorkers < 0 {
 		bad("oauth.password_workers", "%d must not be negative", o.PasswordWorkers)
 	}
+	o.validateUpstreams(bad)
 }
