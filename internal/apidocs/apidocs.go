@@ -7,7 +7,9 @@
 // openapi.yaml is the source; openapi.json is generated from it by
 // "go test ./internal/apidocs -run TestJSONMatchesYAML -update", and a
 // test fails when the two differ or when the server's routes and answers
-// differ from the document.
+// differ from the document. Both list the server "/" (this server); the
+// server serves them with the URLs of its configuration (server_urls)
+// instead.
 package apidocs
 
 import (
@@ -15,10 +17,13 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,7 +52,10 @@ type document struct {
 }
 
 func newDocument(name, contentType, cache string) document {
-	body := mustRead(name)
+	return newDocumentOf(mustRead(name), contentType, cache)
+}
+
+func newDocumentOf(body []byte, contentType, cache string) document {
 	sum := sha256.Sum256(body)
 	return document{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, cache: cache}
 }
@@ -69,12 +77,66 @@ const (
 	DocsPath     = "/docs"
 )
 
-// Register adds the documentation routes to mux; api.Options.Extra takes
-// it.
-func Register(mux *http.ServeMux) {
+// The servers list of the embedded documents, replaced by the configured
+// URLs when served.
+const (
+	yamlServers = "\nservers:\n  - url: /\n"
+	jsonServers = "\n  \"servers\": [\n    {\n      \"url\": \"/\"\n    }\n  ],\n"
+)
+
+// ServerURL is how the document lists a configured server URL: the
+// document's paths start with /v1, so a URL ending in /v1 (the form of
+// tms_server 0.3.0's server_urls, whose document's paths started below it)
+// is listed without it.
+func ServerURL(u string) string {
+	u = strings.TrimSuffix(u, "/")
+	return strings.TrimSuffix(u, "/v1")
+}
+
+// withServers returns the embedded YAML and JSON documents listing
+// serverURLs as their servers (none: "/", the server that serves them).
+func withServers(serverURLs []string) (yamlDoc, jsonDoc []byte) {
+	yamlDoc, jsonDoc = mustRead("openapi.yaml"), mustRead("openapi.json")
+	if len(serverURLs) == 0 {
+		return yamlDoc, jsonDoc
+	}
+	var y strings.Builder
+	type server struct {
+		URL string `json:"url"`
+	}
+	var list []server
+	y.WriteString("\nservers:\n")
+	for _, u := range serverURLs {
+		u = ServerURL(u)
+		y.WriteString("  - url: " + strconv.Quote(u) + "\n")
+		list = append(list, server{URL: u})
+	}
+	j, err := json.MarshalIndent(list, "  ", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("apidocs: encode servers: %v", err))
+	}
+	return replaceOnce(yamlDoc, yamlServers, y.String()), replaceOnce(jsonDoc, jsonServers, "\n  \"servers\": "+string(j)+",\n")
+}
+
+func replaceOnce(doc []byte, old, new string) []byte {
+	if bytes.Count(doc, []byte(old)) != 1 {
+		panic(fmt.Sprintf("apidocs: the embedded document does not list the servers as %q", old))
+	}
+	return bytes.Replace(doc, []byte(old), []byte(new), 1)
+}
+
+// Routes returns a function that adds the documentation routes to a mux
+// (api.Options.Extra takes it); the documents list serverURLs as the
+// servers of the API.
+func Routes(serverURLs []string) func(*http.ServeMux) {
+	yamlBody, jsonBody := withServers(serverURLs)
+	return func(mux *http.ServeMux) { register(mux, yamlBody, jsonBody) }
+}
+
+func register(mux *http.ServeMux, yamlBody, jsonBody []byte) {
 	const revalidate = "no-cache"
-	yamlDoc := newDocument("openapi.yaml", "application/yaml; charset=utf-8", revalidate)
-	jsonDoc := newDocument("openapi.json", "application/json; charset=utf-8", revalidate)
+	yamlDoc := newDocumentOf(yamlBody, "application/yaml; charset=utf-8", revalidate)
+	jsonDoc := newDocumentOf(jsonBody, "application/json; charset=utf-8", revalidate)
 	page := newDocument("ui/index.html", "text/html; charset=utf-8", revalidate)
 	assets := map[string]document{}
 	for name, contentType := range map[string]string{

@@ -22,7 +22,7 @@ import (
 // but this server, and log no error (such as a blocked script).
 func TestDocsPageRendersOffline(t *testing.T) {
 	mux := http.NewServeMux()
-	apidocs.Register(mux)
+	apidocs.Routes(nil)(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close) // a cleanup, not a defer: the browser closes first
 	browser := chromiumtest.Context(t, 60*time.Second, chromedp.WindowSize(1280, 1600))

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -245,11 +244,26 @@ func TestServerMatchesSpec(t *testing.T) {
 		c.do(call{op: "GET /docs/{file}", path: map[string]string{"file": "index.html"}, bad: true}, 404)
 		yamlDoc := c.do(call{op: "GET /openapi.yaml"}, 200)
 		jsonDoc := c.do(call{op: "GET /openapi.json"}, 200)
-		if onDisk, _ := os.ReadFile("openapi.yaml"); !bytes.Equal(yamlDoc.body, onDisk) {
-			t.Error("GET /openapi.yaml is not openapi.yaml")
-		}
-		if onDisk, _ := os.ReadFile("openapi.json"); !bytes.Equal(jsonDoc.body, onDisk) {
-			t.Error("GET /openapi.json is not openapi.json")
+		// The served documents are the files, listing this server as the
+		// server (server_urls left at its default).
+		for _, d := range []struct {
+			file   string
+			served []byte
+		}{{"openapi.yaml", yamlDoc.body}, {"openapi.json", jsonDoc.body}} {
+			served, err := openapi3.NewLoader().LoadFromData(d.served)
+			if err != nil {
+				t.Fatalf("GET /%s: %v", d.file, err)
+			}
+			if len(served.Servers) != 1 || served.Servers[0].URL != srv.URL {
+				t.Errorf("GET /%s lists the servers %+v, want %s", d.file, served.Servers, srv.URL)
+			}
+			onDisk := c.doc
+			served.Servers = onDisk.Servers
+			got, _ := json.Marshal(served)
+			want, _ := json.Marshal(onDisk)
+			if !bytes.Equal(got, want) {
+				t.Errorf("GET /%s differs from %s in more than the servers", d.file, d.file)
+			}
 		}
 	})
 

@@ -5,12 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/tmsproject/tms/internal/apidocs"
 )
 
 var update = flag.Bool("update", false, "rewrite openapi.json from openapi.yaml")
@@ -108,4 +113,33 @@ func specRoutes(doc *openapi3.T) []string {
 // "{$}" is the path "/".
 func muxPattern(pattern string) string {
 	return strings.Replace(pattern, "/{$}", "/", 1)
+}
+
+// TestServedServers checks that the served documents list the configured
+// server URLs as their servers, and are the files otherwise.
+func TestServedServers(t *testing.T) {
+	mux := http.NewServeMux()
+	apidocs.Routes([]string{"https://tms.example.org:3000/v1", "https://tms2.example.org/"})(mux)
+	onDisk := loadSpec(t)
+	for _, path := range []string{apidocs.SpecYAMLPath, apidocs.SpecJSONPath} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		served, err := openapi3.NewLoader().LoadFromData(rec.Body.Bytes())
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		var urls []string
+		for _, s := range served.Servers {
+			urls = append(urls, s.URL)
+		}
+		if want := []string{"https://tms.example.org:3000", "https://tms2.example.org"}; !slices.Equal(urls, want) {
+			t.Errorf("GET %s lists the servers %q, want %q", path, urls, want)
+		}
+		served.Servers = onDisk.Servers
+		got, _ := json.Marshal(served)
+		want, _ := json.Marshal(onDisk)
+		if !bytes.Equal(got, want) {
+			t.Errorf("GET %s differs from the file in more than the servers", path)
+		}
+	}
 }

@@ -31,7 +31,7 @@ type Config struct {
 	// NewClients is "allow" or "disallow" client registration.
 	NewClients string `toml:"new_clients" comment:"\"allow\" lets tenant administrators register clients; \"disallow\" refuses registration."`
 	// ServerURLs lists the base URLs shown in the API documentation.
-	ServerURLs []string `toml:"server_urls" comment:"Base URLs listed in the API documentation."`
+	ServerURLs []string `toml:"server_urls" comment:"Base URLs listed as the servers of the API documentation; left at the default, the server lists its own URL.\nA trailing /v1 is dropped: the document's paths start with /v1."`
 
 	Database Database `toml:"database" comment:"Storage. Without a url, TMS uses the embedded SQLite database <root>/database/tms.db."`
 	Limits   Limits   `toml:"limits" comment:"Timeouts and capacity. Beyond these limits requests are refused quickly with 503 and Retry-After."`

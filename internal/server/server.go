@@ -74,7 +74,8 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if err := applyFlags(&cfg, src, opts); err != nil {
+	ownURL, err := applyFlags(&cfg, src, opts)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -168,6 +169,9 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Listener != nil {
 		baseURL = listenerURL(cfg, ln)
 	}
+	if ownURL {
+		cfg.ServerURLs = []string{baseURL}
+	}
 	if opts.Dev {
 		path, err := writeDevEnv(ctx, layout, svc, secrets, baseURL)
 		if err != nil {
@@ -180,7 +184,7 @@ func Run(ctx context.Context, opts Options) error {
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
 	}
-	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m).Register, apidocs.Register}
+	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m).Register, apidocs.Routes(cfg.ServerURLs)}
 	if cfg.Metrics.Enabled {
 		registerCollectors(m, st, gen)
 		if cfg.Metrics.Listen != "" {
@@ -222,7 +226,9 @@ func Run(ctx context.Context, opts Options) error {
 	return serve(ctx, srv, ln, tlsConfig != nil, cfg.Limits.ShutdownTimeout.Duration, logger, baseURL, opts.Ready)
 }
 
-func applyFlags(cfg *config.Config, src config.Sources, opts Options) error {
+// applyFlags applies the flags of opts to cfg; it reports whether
+// server_urls lists the server's own URL.
+func applyFlags(cfg *config.Config, src config.Sources, opts Options) (ownURL bool, err error) {
 	if opts.Dev {
 		for _, kv := range [][2]string{
 			{"http_addr", "http://127.0.0.1"},
@@ -232,24 +238,25 @@ func applyFlags(cfg *config.Config, src config.Sources, opts Options) error {
 			{"keys.unregistered_hosts", "any_tenant"},
 		} {
 			if err := cfg.Set(src, kv[0], kv[1], "--dev"); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
 	if opts.HTTPPort != 0 {
 		if err := cfg.Set(src, "http_port", strconv.Itoa(opts.HTTPPort), "flag --http-port"); err != nil {
-			return err
+			return false, err
 		}
 	}
-	// A development server lists itself in the API documentation unless
-	// server_urls was changed from its default (the generated tms.toml
-	// repeats the default, which does not count as a change).
-	if len(cfg.ServerURLs) == 0 || (opts.Dev && slices.Equal(cfg.ServerURLs, config.Default().ServerURLs)) {
-		if err := cfg.Set(src, "server_urls", cfg.BaseURL()+"/v1", "--dev"); err != nil {
-			return err
+	// The server lists itself in the API documentation unless server_urls
+	// was changed from its default (the generated tms.toml repeats the
+	// default, which does not count as a change).
+	if len(cfg.ServerURLs) == 0 || slices.Equal(cfg.ServerURLs, config.Default().ServerURLs) {
+		if err := cfg.Set(src, "server_urls", cfg.BaseURL(), "the server's own URL (http_addr, http_port)"); err != nil {
+			return false, err
 		}
+		return true, nil
 	}
-	return nil
+	return false, nil
 }
 
 // unregisteredHosts converts keys.unregistered_hosts, which Validate
