@@ -156,6 +156,10 @@ func authenticateClient(r *http.Request, form url.Values) (clientAuth, error) {
 	return clientAuth{clientID: id, style: store.PollHeader}, nil
 }
 
+// serviceDocumentationPath is the documentation page of the server (the
+// /docs of package apidocs), which the metadata names.
+const serviceDocumentationPath = "/docs"
+
 // metadata serves the authorization server metadata (RFC 8414).
 func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 	base := h.base(r)
@@ -170,7 +174,7 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_methods_supported":      []string{"none"},
 		"revocation_endpoint_auth_methods_supported": []string{"none"},
 		"scopes_supported":                           []string{tms.ScopeKeys},
-		"service_documentation":                      base + DevicePath,
+		"service_documentation":                      base + serviceDocumentationPath,
 	})
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
 	hdr.Set("Cache-Control", "public, max-age=3600")

@@ -278,7 +278,8 @@ func TestEndpointRefusals(t *testing.T) {
 			t.Fatalf("metadata: %d %v", resp.StatusCode, err)
 		}
 		if m["issuer"] != srv.URL || m["device_authorization_endpoint"] != srv.URL+oauth.DeviceCodePath ||
-			m["token_endpoint"] != srv.URL+oauth.TokenPath || m["revocation_endpoint"] != srv.URL+oauth.RevokePath {
+			m["token_endpoint"] != srv.URL+oauth.TokenPath || m["revocation_endpoint"] != srv.URL+oauth.RevokePath ||
+			m["service_documentation"] != srv.URL+"/docs" {
 			t.Fatalf("metadata: %v", m)
 		}
 	})

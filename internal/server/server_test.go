@@ -417,6 +417,9 @@ func TestTLS(t *testing.T) {
 	if resp.StatusCode != 200 || body["result_code"] != "0" {
 		t.Fatalf("GET /v1/tms/version over HTTPS: %d %v", resp.StatusCode, body)
 	}
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
+		t.Errorf("Strict-Transport-Security over HTTPS is %q, want max-age=31536000", got)
+	}
 	// localhost verifies too.
 	port := r.URL[strings.LastIndex(r.URL, ":")+1:]
 	if resp, err := trusting.Get("https://localhost:" + port + "/v1/tms/version"); err != nil {
