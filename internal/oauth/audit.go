@@ -53,6 +53,19 @@ func noteUser(r *http.Request, username string, view tms.DeviceView) {
 	})
 }
 
+// noteOwner records whose login a token request concerned, when known.
+// Tokens and device codes are never recorded.
+func noteOwner(r *http.Request, owner tms.TokenOwner) {
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		if owner.Tenant != "" {
+			f.Tenant = owner.Tenant
+		}
+		if owner.Username != "" {
+			f.User, f.Actor = owner.Username, "user:"+owner.Username
+		}
+	})
+}
+
 // noteDecision records a user's approval or denial of a device.
 func noteDecision(r *http.Request, approve bool, view tms.DeviceView) {
 	noteUser(r, "", view)

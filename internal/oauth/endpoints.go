@@ -196,6 +196,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return
 	}
+	noteOwner(r, tms.TokenOwner{Tenant: g.Tenant})
 	h.metrics.DeviceFlow(eventStarted)
 	verify := h.base(r) + DevicePath
 	writeOAuthJSON(w, http.StatusOK, struct {
@@ -243,6 +244,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 			Description: fmt.Sprintf("grant_type: %q is not supported; use %s or %s", gt, grantDeviceCode, grantRefreshToken)}
 	}
 	noteTokenRequest(r, form.Get("grant_type"), err)
+	noteOwner(r, grant.TokenOwner)
 	h.metrics.DeviceFlow(tokenEvent(form.Get("grant_type"), err))
 	if err != nil {
 		h.fail(w, r, err, basic)
@@ -291,7 +293,9 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteClient(r, client.clientID, "")
-	if err := h.svc.RevokeToken(r.Context(), client.clientID, strings.TrimSpace(form.Get("token"))); err != nil {
+	owner, err := h.svc.RevokeToken(r.Context(), client.clientID, strings.TrimSpace(form.Get("token")))
+	noteOwner(r, owner)
+	if err != nil {
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/audit"
 	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/metrics"
@@ -66,6 +67,8 @@ type serverOptions struct {
 	lifetime      time.Duration
 	attempts      int
 	attemptsTotal int
+	// audit records the audit log, written within milliseconds.
+	audit bool
 }
 
 // testServer is the real API with the OAuth handler over a real store.
@@ -77,6 +80,8 @@ type testServer struct {
 	admin   tms.AdminSecret
 	limiter *clocktest.Clock
 	metrics *metrics.Metrics
+	// audit is the audit recorder when serverOptions.audit is set.
+	audit *audit.Recorder
 }
 
 func startServer(t *testing.T, b backend, o serverOptions) *testServer {
@@ -110,7 +115,15 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	}
 	h := oauth.New(oauth.Options{Service: svc, AttemptsPerMinute: o.attempts, AttemptsPerMinuteTotal: o.attemptsTotal, Now: ts.limiter.Now,
 		Metrics: ts.metrics})
-	a := api.New(api.Options{Service: svc, Extra: []func(*http.ServeMux){h.Register}})
+	if o.audit {
+		ts.audit = audit.New(st, audit.Options{FlushInterval: 5 * time.Millisecond})
+		t.Cleanup(func() {
+			if err := ts.audit.Close(context.Background()); err != nil {
+				t.Errorf("close audit recorder: %v", err)
+			}
+		})
+	}
+	a := api.New(api.Options{Service: svc, Extra: []func(*http.ServeMux){h.Register}, Audit: ts.audit})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	ts.URL = srv.URL

@@ -194,6 +194,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	}
 	typed := r.PostFormValue("user_code")
 	view, err := h.svc.LookupUserCode(r.Context(), typed)
+	noteUser(r, "", view)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, nil)
 		return

@@ -171,6 +171,16 @@ type TokenGrant struct {
 	RefreshToken string
 	ExpiresIn    time.Duration
 	Scope        string
+	// TokenOwner names whose login the request concerned, when that is
+	// known, also when the request failed; it is for the audit log.
+	TokenOwner
+}
+
+// TokenOwner names the user a device authorization or a token belongs to.
+// Username is empty until a user has signed in.
+type TokenOwner struct {
+	Tenant   string
+	Username string
 }
 
 // DevicePoll is a token request with the device_code grant.
@@ -207,31 +217,33 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 	if err != nil {
 		return TokenGrant{}, oauthStoreError(err)
 	}
+	owner := TokenGrant{TokenOwner: TokenOwner{Tenant: before.Tenant, Username: before.Username}}
 	if before.State == store.DeviceRedeemed {
-		return TokenGrant{}, oauthError(OAuthInvalidGrant, "device_code: already used to obtain tokens")
+		return owner, oauthError(OAuthInvalidGrant, "device_code: already used to obtain tokens")
 	}
 	if !now.Before(before.ExpiresAt) {
-		return TokenGrant{}, oauthError(OAuthExpiredToken, "device_code: expired; start the login again")
+		return owner, oauthError(OAuthExpiredToken, "device_code: expired; start the login again")
 	}
 	switch before.State {
 	case store.DeviceDenied:
-		return TokenGrant{}, oauthError(OAuthAccessDenied, "the user denied the request")
+		return owner, oauthError(OAuthAccessDenied, "the user denied the request")
 	case store.DeviceApproved:
 		access, refresh, tokens := s.accounts.newTokens(now, randomToken(""))
 		_, err := s.store.RedeemDeviceAuthorization(ctx, hash, p.ClientID, tokens, now)
 		if errors.Is(err, store.ErrNotFound) {
 			// Another request redeemed it, or it expired, in between.
-			return TokenGrant{}, oauthError(OAuthInvalidGrant, "device_code: already used to obtain tokens")
+			return owner, oauthError(OAuthInvalidGrant, "device_code: already used to obtain tokens")
 		}
 		if err != nil {
-			return TokenGrant{}, oauthStoreError(err)
+			return owner, oauthStoreError(err)
 		}
-		return TokenGrant{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.accounts.opts.AccessTokenLifetime, Scope: before.Scope}, nil
+		return TokenGrant{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.accounts.opts.AccessTokenLifetime, Scope: before.Scope,
+			TokenOwner: owner.TokenOwner}, nil
 	}
 	if slow {
-		return TokenGrant{}, oauthError(OAuthSlowDown, fmt.Sprintf("polling faster than every %d seconds", before.IntervalSeconds))
+		return owner, oauthError(OAuthSlowDown, fmt.Sprintf("polling faster than every %d seconds", before.IntervalSeconds))
 	}
-	return TokenGrant{}, oauthError(OAuthAuthorizationPending, "the user has not approved the request yet")
+	return owner, oauthError(OAuthAuthorizationPending, "the user has not approved the request yet")
 }
 
 // pace decides about a poll in style at now, given the last recorded poll:

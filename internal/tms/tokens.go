@@ -40,30 +40,32 @@ func (s *Service) RefreshToken(ctx context.Context, g RefreshGrant) (TokenGrant,
 	if err != nil {
 		return TokenGrant{}, oauthStoreError(err)
 	}
+	owner := TokenGrant{TokenOwner: TokenOwner{Tenant: ts.Token.Tenant, Username: ts.Token.Username}}
 	now := s.now()
 	if ts.Token.Kind == store.RefreshToken && ts.Token.ClientID == g.ClientID {
 		if err := usable(ts, now); err != nil {
-			return TokenGrant{}, oauthError(OAuthInvalidGrant, "refresh_token: "+err.Error())
+			return owner, oauthError(OAuthInvalidGrant, "refresh_token: "+err.Error())
 		}
 	}
 	access, refresh, tokens := s.accounts.newTokens(now, "")
 	outcome, _, err := s.store.RotateRefreshToken(ctx, hash, g.ClientID, tokens, now)
 	if err != nil {
-		return TokenGrant{}, oauthStoreError(err)
+		return owner, oauthStoreError(err)
 	}
 	switch outcome {
 	case store.Rotated:
-		return TokenGrant{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.accounts.opts.AccessTokenLifetime, Scope: ScopeKeys}, nil
+		return TokenGrant{AccessToken: access, RefreshToken: refresh, ExpiresIn: s.accounts.opts.AccessTokenLifetime, Scope: ScopeKeys,
+			TokenOwner: owner.TokenOwner}, nil
 	case store.RotationExpired:
-		return TokenGrant{}, oauthError(OAuthInvalidGrant, "refresh_token: expired; run tms login again")
+		return owner, oauthError(OAuthInvalidGrant, "refresh_token: expired; run tms login again")
 	case store.RotationRevoked:
-		return TokenGrant{}, oauthError(OAuthInvalidGrant, "refresh_token: revoked; run tms login again")
+		return owner, oauthError(OAuthInvalidGrant, "refresh_token: revoked; run tms login again")
 	case store.RotationReused:
 		s.logger.WarnContext(ctx, "a spent refresh token was presented again; revoked the tokens of its login",
 			"tenant", ts.Token.Tenant, "user", ts.Token.Username, "client", ts.Token.ClientID)
-		return TokenGrant{}, oauthError(OAuthInvalidGrant, "refresh_token: already used; every token of this login is revoked; run tms login again")
+		return owner, oauthError(OAuthInvalidGrant, "refresh_token: already used; every token of this login is revoked; run tms login again")
 	}
-	return TokenGrant{}, oauthError(OAuthInvalidGrant, "refresh_token: unknown, or issued to another client")
+	return owner, oauthError(OAuthInvalidGrant, "refresh_token: unknown, or issued to another client")
 }
 
 // usable returns why a token may not be used now, or nil: it must be
@@ -91,14 +93,25 @@ func usable(ts store.TokenState, now time.Time) error {
 }
 
 // RevokeToken revokes a token and every token of the same login
-// (RFC 7009). Unknown tokens, and tokens of other clients, are ignored, as
-// the RFC asks.
-func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error {
+// (RFC 7009), and returns whose login it ended. Unknown tokens, and tokens
+// of other clients, are ignored, as the RFC asks.
+func (s *Service) RevokeToken(ctx context.Context, clientID, token string) (TokenOwner, error) {
 	if token == "" {
-		return oauthError(OAuthInvalidRequest, "token: required")
+		return TokenOwner{}, oauthError(OAuthInvalidRequest, "token: required")
 	}
-	_, err := s.store.RevokeTokenFamily(ctx, hashToken(token), clientID, s.now())
-	return oauthStoreError(err)
+	hash := hashToken(token)
+	var owner TokenOwner
+	ts, err := s.store.GetToken(ctx, hash)
+	switch {
+	case err == nil && ts.Token.ClientID == clientID:
+		owner = TokenOwner{Tenant: ts.Token.Tenant, Username: ts.Token.Username}
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return TokenOwner{}, oauthStoreError(err)
+	}
+	if _, err := s.store.RevokeTokenFamily(ctx, hash, clientID, s.now()); err != nil {
+		return TokenOwner{}, oauthStoreError(err)
+	}
+	return owner, nil
 }
 
 // UserPrincipal is an end user authenticated by an access token.
