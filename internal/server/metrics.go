@@ -81,14 +81,10 @@ func registerCollectors(m *metrics.Metrics, st store.Store, gen *keys.Generator)
 
 // serveMetrics serves /metrics, /healthz and /readyz on a separate plain
 // HTTP listener until ctx ends.
-func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, st store.Store, logger *slog.Logger) error {
+func serveMetrics(ctx context.Context, ln net.Listener, m *metrics.Metrics, st store.Store, logger *slog.Logger) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	health(st)(mux)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	go func() {
@@ -103,5 +99,4 @@ func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, st store
 		}
 	}()
 	logger.Info("serving metrics", "addr", ln.Addr().String())
-	return nil
 }

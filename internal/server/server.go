@@ -88,6 +88,25 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	logger := newLogger(opts.Stderr, cfg.Log)
+	// Take the port before anything else, so that a start that cannot
+	// serve changes nothing (and prints no one-time secrets).
+	ln := opts.Listener
+	if ln == nil && !opts.Install {
+		ln, err = listen(cfg, cfgPath)
+		if err != nil {
+			return err
+		}
+	}
+	if ln != nil {
+		defer ln.Close()
+	}
+	var metricsLn net.Listener
+	if cfg.Metrics.Enabled && cfg.Metrics.Listen != "" && !opts.Install {
+		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			return fmt.Errorf("metrics listener: %w; choose another address with metrics.listen (TMS_METRICS_LISTEN)", err)
+		}
+		defer metricsLn.Close()
+	}
 	warnings, err := layout.Prepare()
 	if err != nil {
 		return err
@@ -158,13 +177,6 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 
-	ln := opts.Listener
-	if ln == nil {
-		ln, err = net.Listen("tcp", cfg.ListenAddr())
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.ListenAddr(), err)
-		}
-	}
 	baseURL := cfg.BaseURL()
 	if opts.Listener != nil {
 		baseURL = listenerURL(cfg, ln)
@@ -187,10 +199,8 @@ func Run(ctx context.Context, opts Options) error {
 	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m).Register, apidocs.Routes(cfg.ServerURLs)}
 	if cfg.Metrics.Enabled {
 		registerCollectors(m, st, gen)
-		if cfg.Metrics.Listen != "" {
-			if err := serveMetrics(ctx, cfg.Metrics.Listen, m, st, logger); err != nil {
-				return fmt.Errorf("metrics listener %s: %w", cfg.Metrics.Listen, err)
-			}
+		if metricsLn != nil {
+			serveMetrics(ctx, metricsLn, m, st, logger)
 		} else {
 			extra = append(extra, func(mux *http.ServeMux) { mux.Handle("GET /metrics", m.Handler()) })
 		}
@@ -383,6 +393,17 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bool, 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// listen opens the configured address; the error says how to choose
+// another port.
+func listen(cfg config.Config, cfgPath string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w; choose another port with --http-port, TMS_HTTP_PORT or http_port in %s",
+			cfg.ListenAddr(), err, cfgPath)
+	}
+	return ln, nil
 }
 
 func listenerURL(cfg config.Config, ln net.Listener) string {

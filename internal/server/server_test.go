@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,41 @@ func TestFirstStart(t *testing.T) {
 	after, err := os.ReadFile(cfg)
 	if err != nil || !bytes.Equal(after, data) {
 		t.Errorf("second start rewrote config/tms.toml (err %v)", err)
+	}
+}
+
+// TestPortTaken: a first start on a port that is taken fails before it
+// initializes anything, so the one-time secrets are printed by the start
+// that serves.
+func TestPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	root := filepath.Join(t.TempDir(), "root")
+	env := baseEnv(t, "TMS_LISTEN_HOST=127.0.0.1", "TMS_HTTP_PORT="+port)
+	var stdout, stderr servertest.Buffer
+	err = server.Run(context.Background(), server.Options{RootDir: root, Env: env, Stdout: &stdout, Stderr: &stderr})
+	if err == nil {
+		t.Fatal("the server started on a port that is taken")
+	}
+	for _, want := range []string{"127.0.0.1:" + port, "--http-port", "TMS_HTTP_PORT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if strings.Contains(stdout.String(), "Password:") {
+		t.Errorf("the failed start printed secrets:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(root, "database", "tms.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed start created the database (%v)", err)
+	}
+	taken.Close()
+	r := servertest.Start(t, server.Options{RootDir: root, Env: env})
+	if secrets := servertest.AdminSecrets(r.Stdout.String()); len(secrets) != 2 {
+		t.Errorf("the first start that serves printed secrets %v, want two:\n%s", secrets, r.Stdout)
 	}
 }
 
