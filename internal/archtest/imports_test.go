@@ -36,6 +36,7 @@ var forbidden = []struct {
 	{"metrics", []string{""}},
 	{"migrations", []string{""}},
 	{"totp", []string{""}},
+	{"envnames", []string{""}},
 }
 
 // moduleDeps returns every package of the module with the packages its own

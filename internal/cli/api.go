@@ -14,12 +14,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tmsproject/tms/internal/client"
+	"github.com/tmsproject/tms/internal/envnames"
 )
 
 // The environment variables API commands read, the same ones the load-test
 // tools use.
 const (
-	envURL          = "TMS_URL"
+	envURL          = envnames.URL
 	envTenant       = "X_TMS_TENANT"
 	envClientID     = "X_TMS_CLIENT_ID"
 	envClientSecret = "X_TMS_CLIENT_SECRET"

@@ -77,6 +77,19 @@ func EnvVars() map[string]string {
 	return out
 }
 
+// EnvNames returns every environment variable that Load reads for c: one
+// per configuration key, and the client secret of each upstream provider.
+func EnvNames(c Config) []string {
+	var out []string
+	for _, f := range fields(&c) {
+		out = append(out, f.env)
+	}
+	for i := range c.OAuth.Upstream {
+		out = append(out, c.OAuth.Upstream[i].SecretEnv())
+	}
+	return out
+}
+
 // Load builds a configuration from the defaults, then the TOML file at path
 // (skipped when it does not exist and required is false), then the TMS_*
 // variables in env (as from os.Environ). It does not validate; call Validate.

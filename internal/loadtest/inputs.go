@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"github.com/tmsproject/tms/internal/envnames"
+
 	"errors"
 	"fmt"
 	"net/url"
@@ -121,7 +123,7 @@ func (f InputField) Apply(in *Inputs, value, source string) error {
 // InputFields lists every input in the order help text shows them.
 func InputFields() []InputField {
 	return []InputField{
-		{Env: "TMS_URL", Flag: "url", Usage: "base URL of the TMS server (default " + DefaultURL + ")",
+		{Env: envnames.URL, Flag: "url", Usage: "base URL of the TMS server (default " + DefaultURL + ")",
 			set: func(in *Inputs, v string) error {
 				u, err := parseBaseURL(v)
 				return assignIf(err, func() { in.URL = u })
@@ -150,13 +152,13 @@ func InputFields() []InputField {
 			}},
 		{Flag: "client-user", Usage: "client user that createkey asks a key for (default " + DefaultClientUser + ")",
 			set: func(in *Inputs, v string) error { return assignIf(checkText(v), func() { in.ClientUser = v }) }},
-		{Env: "TMS_PUBKEY_HOST", Flag: "pubkey-host", Usage: "host of the keys created and retrieved (default " + DefaultPubkeyHost + ")",
+		{Env: envnames.PubkeyHost, Flag: "pubkey-host", Usage: "host of the keys created and retrieved (default " + DefaultPubkeyHost + ")",
 			set: func(in *Inputs, v string) error { return assignIf(checkText(v), func() { in.PubkeyHost = v }) }},
-		{Env: "TMS_PUBKEY_USER", Flag: "pubkey-user", Usage: "host account of the keys created and retrieved (default " + DefaultPubkeyUser + ")",
+		{Env: envnames.PubkeyUser, Flag: "pubkey-user", Usage: "host account of the keys created and retrieved (default " + DefaultPubkeyUser + ")",
 			set: func(in *Inputs, v string) error { return assignIf(checkText(v), func() { in.PubkeyUser = v }) }},
-		{Env: "TMS_PUBKEY_USERID", Flag: "pubkey-userid", Usage: "uid of the host account, sent by getkey (default " + DefaultPubkeyUserID + ")",
+		{Env: envnames.PubkeyUserID, Flag: "pubkey-userid", Usage: "uid of the host account, sent by getkey (default " + DefaultPubkeyUserID + ")",
 			set: func(in *Inputs, v string) error { return assignIf(checkText(v), func() { in.PubkeyUserID = v }) }},
-		{Env: "TMS_PUBKEY_KEYTYPE", Flag: "key-type", Usage: "key type: ed25519, ecdsa or rsa (default " + DefaultKeyType + ")",
+		{Env: envnames.PubkeyKeyType, Flag: "key-type", Usage: "key type: ed25519, ecdsa or rsa (default " + DefaultKeyType + ")",
 			set: func(in *Inputs, v string) error {
 				if _, err := canonicalKeyType(v); err != nil {
 					return err
@@ -164,14 +166,14 @@ func InputFields() []InputField {
 				in.KeyType = v
 				return nil
 			}},
-		{Env: "TMS_PUBKEY_FINGERPRINT", Flag: "fingerprint", Usage: "fingerprint of the key getkey retrieves; when unset getkey creates a key first",
+		{Env: envnames.PubkeyFingerprint, Flag: "fingerprint", Usage: "fingerprint of the key getkey retrieves; when unset getkey creates a key first",
 			set: func(in *Inputs, v string) error { return assignIf(checkFingerprint(v), func() { in.Fingerprint = v }) }},
-		{Env: "TMS_PARSE_RESPONSE", Flag: "parse-response", Bool: true, Usage: "read and check every response body",
+		{Env: envnames.ParseResponse, Flag: "parse-response", Bool: true, Usage: "read and check every response body",
 			set: func(in *Inputs, v string) error {
 				b, err := parseBool(v)
 				return assignIf(err, func() { in.ParseResponse = b })
 			}},
-		{Env: "TMS_VERBOSE", Flag: "verbose", Bool: true, Usage: "print parsed response bodies, with keys and secrets redacted",
+		{Env: envnames.Verbose, Flag: "verbose", Bool: true, Usage: "print parsed response bodies, with keys and secrets redacted",
 			set: func(in *Inputs, v string) error {
 				b, err := parseBool(v)
 				return assignIf(err, func() { in.Verbose = b })

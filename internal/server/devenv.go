@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/envnames"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
@@ -43,24 +44,24 @@ func writeDevEnv(ctx context.Context, layout Layout, svc *tms.Service, created [
 	}
 	// The test user signs in to the browser pages of tms login; keep the
 	// password and TOTP secret of an earlier run.
-	user, err := svc.EnsureDevUser(ctx, existing["TMS_DEV_PASSWORD"], existing["TMS_DEV_TOTP_SECRET"])
+	user, err := svc.EnsureDevUser(ctx, existing[envnames.DevPassword], existing[envnames.DevTOTPSecret])
 	if err != nil {
 		return "", fmt.Errorf("create the test user for %s: %w", path, err)
 	}
 	vars := [][2]string{
-		{"TMS_URL", baseURL},
+		{envnames.URL, baseURL},
 		{"X_TMS_TENANT", tms.TestTenant},
 		{"X_TMS_ADMIN_ID", tms.AdminID},
 		{"X_TMS_ADMIN_SECRET", adminSecret},
 		{"X_TMS_CLIENT_ID", tms.TestClientID},
 		{"X_TMS_CLIENT_SECRET", tms.TestClientSecret},
-		{"TMS_PUBKEY_HOST", tms.TestHost},
-		{"TMS_PUBKEY_USER", tms.TestHostAccount},
-		{"TMS_PUBKEY_USERID", "1"},
-		{"TMS_PUBKEY_KEYTYPE", "ed25519"},
-		{"TMS_DEV_USER", user.Username},
-		{"TMS_DEV_PASSWORD", user.Password},
-		{"TMS_DEV_TOTP_SECRET", user.TOTPSecret},
+		{envnames.PubkeyHost, tms.TestHost},
+		{envnames.PubkeyUser, tms.TestHostAccount},
+		{envnames.PubkeyUserID, "1"},
+		{envnames.PubkeyKeyType, "ed25519"},
+		{envnames.DevUser, user.Username},
+		{envnames.DevPassword, user.Password},
+		{envnames.DevTOTPSecret, user.TOTPSecret},
 	}
 	var b strings.Builder
 	b.WriteString("# Credentials of the test tenant of a TMS development server (tms server --dev).\n")

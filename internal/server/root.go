@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/tmsproject/tms/internal/envnames"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,7 +19,7 @@ import (
 func ResolveRoot(flag string, env []string) (string, error) {
 	dir := flag
 	if dir == "" {
-		dir = lookupEnv(env, "TMS_ROOT_DIR")
+		dir = lookupEnv(env, envnames.RootDir)
 	}
 	if dir == "" {
 		dir = "~/.tms"

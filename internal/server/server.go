@@ -17,12 +17,14 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/apidocs"
 	"github.com/tmsproject/tms/internal/config"
+	"github.com/tmsproject/tms/internal/envnames"
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
@@ -88,6 +90,10 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	logger := newLogger(opts.Stderr, cfg.Log)
+	for _, name := range unknownEnv(cfg, opts.Env) {
+		logger.Warn("environment variable "+name+" is not a TMS setting and is ignored; "+
+			"\"tms server --print-config\" lists the settings, each with its TMS_ variable", "variable", name)
+	}
 	// Take the port before anything else, so that a start that cannot
 	// serve changes nothing (and prints no one-time secrets).
 	ln := opts.Listener
@@ -238,6 +244,24 @@ func Run(ctx context.Context, opts Options) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	return serve(ctx, srv, ln, tlsConfig != nil, cfg.Limits.ShutdownTimeout.Duration, logger, baseURL, opts.Ready)
+}
+
+// unknownEnv returns the TMS_* variables of env that no part of TMS
+// reads, in the order of env.
+func unknownEnv(cfg config.Config, env []string) []string {
+	known := map[string]bool{}
+	for _, name := range append(config.EnvNames(cfg), envnames.All()...) {
+		known[name] = true
+	}
+	var out []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "TMS_") && !known[name] {
+			known[name] = true // once
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // applyFlags applies the flags of opts to cfg; it reports whether

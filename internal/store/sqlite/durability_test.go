@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/envnames"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 )
@@ -20,7 +21,7 @@ import (
 // TestMain lets the test binary act as a writer process that the crash
 // test kills.
 func TestMain(m *testing.M) {
-	if path := os.Getenv("TMS_SQLITE_CRASH_WRITER"); path != "" {
+	if path := os.Getenv(envnames.SQLiteCrashWriter); path != "" {
 		crashWriter(path)
 		return
 	}
@@ -71,7 +72,7 @@ func crashWriter(path string) {
 func TestAcknowledgedWritesSurviveCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tms.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TMS_SQLITE_CRASH_WRITER="+path)
+	cmd.Env = append(os.Environ(), envnames.SQLiteCrashWriter+"="+path)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@
 package pgtest
 
 import (
+	"github.com/tmsproject/tms/internal/envnames"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,7 +20,7 @@ import (
 
 // Variable names the environment variable with the connection string of a
 // PostgreSQL server where the test user may create schemas.
-const Variable = "TMS_TEST_POSTGRES_URL"
+const Variable = envnames.TestPostgresURL
 
 // callTimeout bounds every statement the helpers run.
 const callTimeout = time.Minute
