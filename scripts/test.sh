@@ -25,6 +25,7 @@ command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-
 command -v chromium >/dev/null || need+=(chromium)
 [[ -x /usr/sbin/slapd ]] || need+=(slapd)
 command -v ldapsearch >/dev/null || need+=(ldap-utils)
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 if [[ ${#need[@]} -gt 0 ]]; then
 	if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
 		echo "test.sh: installing ${need[*]}" >&2
@@ -34,6 +35,19 @@ if [[ ${#need[@]} -gt 0 ]]; then
 	else
 		echo "test.sh: missing ${need[*]}; the tests that need them will be skipped" >&2
 	fi
+fi
+
+# The real OpenID Connect provider of the upstream sign-in tests: node's
+# oidc-provider, at the version package-lock.json pins, in an ignored
+# node_modules directory.
+provider=scripts/oidc-provider
+if command -v npm >/dev/null; then
+	if [[ ! -f $provider/node_modules/oidc-provider/package.json || $provider/package-lock.json -nt $provider/node_modules/.package-lock.json ]]; then
+		echo "test.sh: installing the test OpenID provider (npm ci in $provider)" >&2
+		npm ci --prefix "$provider" --no-audit --no-fund --loglevel=error >/dev/null
+	fi
+else
+	echo "test.sh: npm is missing; the upstream sign-in tests will be skipped" >&2
 fi
 
 echo "== gofmt" >&2

@@ -29,6 +29,7 @@ var forbidden = []struct {
 	{"loadtest", []string{"tms", "api", "oauth", "server", "store", "cli"}},
 	// The directory client knows nothing of the rules or of HTTP.
 	{"directory", []string{"tms", "api", "oauth", "server", "cli", "client", "store", "audit", "metrics", "config"}},
+	{"upstream", []string{"tms", "api", "oauth", "server", "cli", "client", "store", "audit", "metrics", "config"}},
 	// Leaves.
 	{"keys", []string{""}},
 	{"secret", []string{""}},
