@@ -59,6 +59,16 @@ if [[ -n $unformatted ]]; then
 fi
 echo "== go vet" >&2
 go vet ./...
+staticcheck=$(command -v staticcheck || echo "$(go env GOPATH)/bin/staticcheck")
+if [[ -x $staticcheck ]]; then
+	echo "== staticcheck" >&2
+	"$staticcheck" ./...
+elif [[ -n ${CI:-} ]]; then
+	echo "test.sh: staticcheck is missing (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)" >&2
+	exit 1
+else
+	echo "test.sh: staticcheck is missing; skipping it (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)" >&2
+fi
 
 pgdir=""
 cleanup() {

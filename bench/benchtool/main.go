@@ -24,7 +24,7 @@ import (
 
 // errUsage marks a command line that names no known subcommand.
 var errUsage = errors.New("usage: benchtool freeport | ready URL | iterations -report FILE -users N -seconds S | " +
-	"record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR ...")
+	"record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR [-backend NAME=DIR]")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
