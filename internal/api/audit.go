@@ -324,7 +324,17 @@ func noteRetrieval(r *http.Request, res tms.Retrieval) {
 		}
 		if res.Refusal != "" {
 			f.Outcome = audit.OutcomeRefused
-			f.AddDetail("refused: %s", res.Refusal)
 		}
 	})
+	noteKeyRefusal(r, res.Refusal)
+}
+
+// noteKeyRefusal names the key-validity clause that refused a key, if
+// any, in the request's audit event and log line.
+func noteKeyRefusal(r *http.Request, refusal tms.Refusal) {
+	if refusal == "" {
+		return
+	}
+	audit.Note(r.Context(), func(f *audit.Facts) { f.AddDetail("refused: %s", string(refusal)) })
+	noteRequest(r.Context(), "key refused: "+string(refusal))
 }

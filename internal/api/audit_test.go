@@ -151,7 +151,7 @@ func TestAuditRecordsKeysChangesAndFailures(t *testing.T) {
 		unknown := s.auditList(t, s.admin("default"), "no_tenant=true")
 		refused := findEvent(t, unknown, "key.retrieve", "refused")
 		wantEvent(t, refused, map[string]string{"tenant": "", "public_key_fingerprint": "SHA256:nosuchkey", "host_account": tms.TestHostAccount})
-		if !strings.Contains(refused["detail"].(string), "no such key") {
+		if !strings.Contains(refused["detail"].(string), "no_such_key") {
 			t.Errorf("refused lookup detail %q lacks the reason", refused["detail"])
 		}
 
@@ -198,7 +198,7 @@ func TestAuditRecordsRefusalsWithReasons(t *testing.T) {
 			t.Fatalf("got %d key.retrieve events, want 2", len(events))
 		}
 		refused := findEvent(t, events, "key.retrieve", "refused")
-		if !strings.Contains(refused["detail"].(string), "refused: key has no uses left") {
+		if !strings.Contains(refused["detail"].(string), "refused: no_uses_left") {
 			t.Errorf("detail %q lacks the reason", refused["detail"])
 		}
 		denied := findEvent(t, s.auditList(t, s.admin("test"), "type=key.create"), "key.create", "denied")
@@ -327,4 +327,131 @@ func TestAuditRecordsChangesOfUnlistedRoutes(t *testing.T) {
 	}
 	wantEvent(t, events[0], map[string]string{"type": "request", "outcome": "success", "client_id": "c7", "actor": "",
 		"detail": "route=POST /v1/tms/other/{client_id}"})
+}
+
+// waitAuditEvent waits until the store holds an event of the tenant with
+// type typ and outcome whose detail contains detail, and returns it.
+func waitAuditEvent(t *testing.T, s *stack, tenant, typ, outcome, detail string) store.AuditEvent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		events, err := s.Store.ListAudit(testContext(t), store.AuditQuery{Tenant: tenant, Type: typ, Limit: 100})
+		if err != nil {
+			t.Fatalf("list audit events: %v", err)
+		}
+		for _, e := range events {
+			if e.Outcome == outcome && strings.Contains(e.Detail, detail) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event with outcome %s and detail %q in %+v", typ, outcome, detail, events)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestKeyRefusalReasons checks, through the HTTP routes, that each clause
+// of the key-validity rule that can fail there is named in the audit event
+// of the refused request: at retrieval and at key creation.
+func TestKeyRefusalReasons(t *testing.T) {
+	retrieval := []struct {
+		want  tms.Refusal
+		spoil func(t *testing.T, s *stack, fp string)
+	}{
+		{tms.RefusedTenantDisabled, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/tenants/upd", s.admin("test"), map[string]any{"tenant": "test", "enabled": false}).want(t, 200)
+		}},
+		{tms.RefusedClientDisabled, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/client/upd/testclient1?enabled=false", s.admin("test"), nil).want(t, 200)
+		}},
+		{tms.RefusedMFADisabled, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/usermfa/upd", s.admin("test"), map[string]any{"tenant": "test", "tms_user_id": "shortmfa", "enabled": false}).want(t, 200)
+		}},
+		{tms.RefusedMFAExpired, func(t *testing.T, s *stack, fp string) { s.Clock.Add(2 * time.Minute) }},
+		{tms.RefusedHostMappingExpired, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/userhosts/upd", s.admin("test"), map[string]any{"tenant": "test", "tms_user_id": "shortmfa",
+				"host": tms.TestHost, "host_account": tms.TestHostAccount, "ttl_minutes": 0}).want(t, 200)
+			s.Clock.Add(time.Second)
+		}},
+		{tms.RefusedDelegationExpired, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/delegations/upd", s.admin("test"), map[string]any{"tenant": "test", "client_id": "testclient1",
+				"client_user_id": "shortmfa", "ttl_minutes": 0}).want(t, 200)
+			s.Clock.Add(time.Second)
+		}},
+		{tms.RefusedKeyExpired, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/pubkeys", testClient(), map[string]any{"tenant": "test", "client_id": "testclient1",
+				"host": tms.TestHost, "public_key_fingerprint": fp, "ttl_minutes": 0}).want(t, 200)
+			s.Clock.Add(time.Second)
+		}},
+		{tms.RefusedNoUses, func(t *testing.T, s *stack, fp string) {
+			s.call(t, "PATCH", "/v1/tms/pubkeys", testClient(), map[string]any{"tenant": "test", "client_id": "testclient1",
+				"host": tms.TestHost, "public_key_fingerprint": fp, "max_uses": 0}).want(t, 200)
+		}},
+	}
+	creation := []struct {
+		want tms.Refusal
+		user string
+	}{
+		{tms.RefusedNoMFA, "ghost"},
+		{tms.RefusedMFADisabled, "offmfa"},
+		{tms.RefusedMFAExpired, "shortmfa"},
+		{tms.RefusedNoHostMapping, "nomapping"},
+		{tms.RefusedHostMappingExpired, "oldmapping"},
+		{tms.RefusedNoDelegation, "nodelegation"},
+		{tms.RefusedDelegationExpired, "olddelegation"},
+	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range retrieval {
+			t.Run("retrieve/"+string(tc.want), func(t *testing.T) {
+				s, _ := newAuditStack(t, b)
+				admin := s.admin("test")
+				// A user whose MFA record expires in a minute.
+				s.call(t, "POST", "/v1/tms/usermfa", admin, map[string]any{"tenant": "test", "tms_user_id": "shortmfa", "ttl_minutes": 1}).want(t, 201)
+				s.call(t, "POST", "/v1/tms/userhosts", admin, map[string]any{"tenant": "test", "tms_user_id": "shortmfa", "host": tms.TestHost,
+					"host_account": tms.TestHostAccount, "ttl_minutes": -1}).want(t, 201)
+				s.call(t, "POST", "/v1/tms/delegations", admin, map[string]any{"tenant": "test", "client_id": "testclient1",
+					"client_user_id": "shortmfa", "ttl_minutes": -1}).want(t, 201)
+				fp := s.createKey(t, testClient(), keyBody("shortmfa", 1000, 30)).str(t, "public_key_fingerprint")
+				s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
+				tc.spoil(t, s, fp)
+				s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).wantError(t, 404, "NOT_FOUND")
+				waitAuditEvent(t, s, "test", "key.retrieve", "refused", "refused: "+string(tc.want))
+			})
+		}
+		t.Run("create", func(t *testing.T) {
+			s, _ := newAuditStack(t, b)
+			admin := s.admin("test")
+			mfa := func(user string, ttl int) {
+				s.call(t, "POST", "/v1/tms/usermfa", admin, map[string]any{"tenant": "test", "tms_user_id": user, "ttl_minutes": ttl}).want(t, 201)
+			}
+			mapping := func(user string, ttl int) {
+				s.call(t, "POST", "/v1/tms/userhosts", admin, map[string]any{"tenant": "test", "tms_user_id": user, "host": tms.TestHost,
+					"host_account": tms.TestHostAccount, "ttl_minutes": ttl}).want(t, 201)
+			}
+			delegation := func(user string, ttl int) {
+				s.call(t, "POST", "/v1/tms/delegations", admin, map[string]any{"tenant": "test", "client_id": "testclient1",
+					"client_user_id": user, "ttl_minutes": ttl}).want(t, 201)
+			}
+			mfa("offmfa", -1)
+			s.call(t, "PATCH", "/v1/tms/usermfa/upd", admin, map[string]any{"tenant": "test", "tms_user_id": "offmfa", "enabled": false}).want(t, 200)
+			mfa("shortmfa", 1)
+			mfa("nomapping", -1)
+			mfa("oldmapping", -1)
+			mapping("oldmapping", 1)
+			mfa("nodelegation", -1)
+			mapping("nodelegation", -1)
+			mfa("olddelegation", -1)
+			mapping("olddelegation", -1)
+			delegation("olddelegation", 1)
+			s.Clock.Add(2 * time.Minute)
+			for _, tc := range creation {
+				s.call(t, "POST", "/v1/tms/pubkeys/creds", testClient(), keyBody(tc.user, 1, 1)).wantError(t, 403, "Missing or expired dependency: ")
+				e := waitAuditEvent(t, s, "test", "key.create", "denied", "refused: "+string(tc.want))
+				if e.User != tc.user {
+					t.Errorf("%s: event of user %q, want %q", tc.want, e.User, tc.user)
+				}
+			}
+		})
+	})
 }

@@ -116,8 +116,8 @@ func TestKeyRetrievalSeriesExistFromTheStart(t *testing.T) {
 	m := metrics.New()
 	api.New(api.Options{Metrics: m})
 	series := seriesOf(t, m.Registry())
-	want := []string{"accepted", "error", "no_such_key", "key_expired", "key_has_no_uses_left", "user_mfa_disabled",
-		"host_credential_mismatch", "host_credential_other_tenant"}
+	want := []string{"accepted", "error", "no_such_key", "key_expired", "no_uses_left", "mfa_disabled", "mfa_expired",
+		"no_delegation", "host_mapping_expired", "client_disabled", "host_credential_mismatch", "other_tenant", "host_unregistered"}
 	if n := len(tms.Refusals()) + 2; len(want) > n {
 		t.Fatalf("test lists more results than there are")
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
@@ -84,6 +83,7 @@ func (a *API) keyIssued(r *http.Request, path, keyType string, k tms.IssuedKey, 
 		a.opts.Metrics.KeyIssued(path, keyType, metrics.KeyError)
 	default:
 		a.opts.Metrics.KeyIssued(path, keyType, metrics.KeyRefused)
+		noteKeyRefusal(r, tms.RefusalOf(err))
 	}
 }
 
@@ -112,8 +112,7 @@ func (a *API) retrieveKey(w http.ResponseWriter, r *http.Request) {
 	noteRetrieval(r, res)
 	switch {
 	case res.Refusal != "":
-		noteRequest(r.Context(), "key refused: "+string(res.Refusal))
-		a.opts.Metrics.KeyRetrieved(refusalLabel(res.Refusal))
+		a.opts.Metrics.KeyRetrieved(string(res.Refusal))
 	case err != nil:
 		a.opts.Metrics.KeyRetrieved(retrievalError)
 	default:
@@ -267,22 +266,11 @@ const (
 	retrievalError    = "error"
 )
 
-// refusalLabel names a refusal in tms_keys_retrieved_total.
-func refusalLabel(r tms.Refusal) string {
-	switch r {
-	case tms.RefusedHostMismatch:
-		return "host_credential_mismatch"
-	case tms.RefusedOtherTenant:
-		return "host_credential_other_tenant"
-	}
-	return strings.ToLower(strings.ReplaceAll(string(r), " ", "_"))
-}
-
 // retrievalResults lists every result label of a key lookup.
 func retrievalResults() []string {
 	out := []string{retrievalAccepted, retrievalError}
 	for _, r := range tms.Refusals() {
-		out = append(out, refusalLabel(r))
+		out = append(out, string(r))
 	}
 	return out
 }

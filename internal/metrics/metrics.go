@@ -89,7 +89,7 @@ func New() *Metrics {
 		}, []string{"path", "type", "result"}),
 		keysRetrieved: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_keys_retrieved_total",
-			Help: "Key lookups for sshd, by result: accepted, error, or the reason of a refusal (no_such_key, key_expired, key_has_no_uses_left, ...).",
+			Help: "Key lookups for sshd, by result: accepted, error, or the reason of a refusal (no_such_key, key_expired, no_uses_left, mfa_expired, ...).",
 		}, []string{"result"}),
 		deviceFlow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_device_flow_total",

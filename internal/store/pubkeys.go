@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -47,88 +46,35 @@ type PubkeyUpdate struct {
 	ExpiresAt *time.Time
 }
 
-// Dependency names a record a key depends on.
-type Dependency int
-
-// The records a key depends on, in the order they are checked.
-const (
-	DependencyUserMFA Dependency = iota + 1
-	DependencyUserHost
-	DependencyDelegation
-)
-
-// Problem says what is wrong with a dependency.
-type Problem int
-
-// The ways a dependency can fail.
-const (
-	ProblemMissing Problem = iota + 1
-	ProblemDisabled
-	ProblemExpired
-)
-
-// DependencyError reports the first dependency of a key that is missing,
-// disabled or expired.
-type DependencyError struct {
-	Dependency Dependency
-	Problem    Problem
-	// ExpiredAt is set when Problem is ProblemExpired.
-	ExpiredAt time.Time
-}
-
-func (e *DependencyError) Error() string {
-	names := map[Dependency]string{DependencyUserMFA: "user MFA record", DependencyUserHost: "user host record", DependencyDelegation: "delegation"}
-	switch e.Problem {
-	case ProblemDisabled:
-		return fmt.Sprintf("%s is disabled", names[e.Dependency])
-	case ProblemExpired:
-		return fmt.Sprintf("%s expired at %s", names[e.Dependency], e.ExpiredAt.Format(time.RFC3339))
-	default:
-		return fmt.Sprintf("%s not found", names[e.Dependency])
-	}
-}
-
-// Dependencies is the state of the records a key for (tenant, client, user,
-// host, account) depends on. A missing record has a zero ID.
+// Dependencies is the state of the records a key for (tenant, client,
+// user, host, account) depends on, read together. A missing user MFA
+// record, host mapping or delegation has a zero ID; a missing tenant or
+// client reads as disabled. The store only reads these records: whether
+// they allow a key is decided by the caller (see KeyCheck).
 type Dependencies struct {
-	UserMFA    UserMFA
-	UserHost   UserHost
-	Delegation Delegation
+	TenantEnabled bool
+	ClientEnabled bool
+	UserMFA       UserMFA
+	UserHost      UserHost
+	Delegation    Delegation
 }
 
-// Check returns a *DependencyError for the first dependency that is missing,
-// disabled or expired at now, checking user MFA, then the host mapping, then
-// the delegation; it returns nil when all hold.
-func (d Dependencies) Check(now time.Time) error {
-	switch {
-	case d.UserMFA.ID == 0:
-		return &DependencyError{Dependency: DependencyUserMFA, Problem: ProblemMissing}
-	case !d.UserMFA.Enabled:
-		return &DependencyError{Dependency: DependencyUserMFA, Problem: ProblemDisabled}
-	case d.UserMFA.ExpiresAt.Before(now):
-		return &DependencyError{Dependency: DependencyUserMFA, Problem: ProblemExpired, ExpiredAt: d.UserMFA.ExpiresAt}
-	case d.UserHost.ID == 0:
-		return &DependencyError{Dependency: DependencyUserHost, Problem: ProblemMissing}
-	case d.UserHost.ExpiresAt.Before(now):
-		return &DependencyError{Dependency: DependencyUserHost, Problem: ProblemExpired, ExpiredAt: d.UserHost.ExpiresAt}
-	case d.Delegation.ID == 0:
-		return &DependencyError{Dependency: DependencyDelegation, Problem: ProblemMissing}
-	case d.Delegation.ExpiresAt.Before(now):
-		return &DependencyError{Dependency: DependencyDelegation, Problem: ProblemExpired, ExpiredAt: d.Delegation.ExpiresAt}
-	}
-	return nil
+// Missing reports whether a record that provisioning creates is missing.
+func (d Dependencies) Missing() bool {
+	return d.UserMFA.ID == 0 || d.UserHost.ID == 0 || d.Delegation.ID == 0
 }
+
+// KeyCheck decides, from the dependencies read in the transaction that
+// would store a key, whether the key may be stored. A non-nil error refuses
+// the key; CreatePubkey then changes nothing and returns that error as it
+// is.
+type KeyCheck func(Dependencies) error
 
 // KeyState is a key found by retrieval together with everything that decides
 // whether it may be used now.
 type KeyState struct {
-	Key                 Pubkey
-	TenantEnabled       bool
-	ClientEnabled       bool
-	UserMFAEnabled      bool
-	UserMFAExpiresAt    time.Time
-	UserHostExpiresAt   time.Time
-	DelegationExpiresAt time.Time
+	Key  Pubkey
+	Deps Dependencies
 	// LastUsedAt is when a use was last counted; zero if never.
 	LastUsedAt time.Time
 }
@@ -146,13 +92,17 @@ type UseResult struct {
 
 // PubkeyStore keeps issued keys.
 type PubkeyStore interface {
-	// CreatePubkey inserts the key in one transaction with its dependency
-	// check. With provision set, missing user MFA, delegation and host
-	// mapping records are first created (enabled, never expiring) in that
-	// order; existing ones are left as they are. A failed check returns a
-	// *DependencyError and changes nothing. A duplicate (fingerprint, host)
-	// returns ErrConflict. The stored key is returned.
-	CreatePubkey(ctx context.Context, k Pubkey, provision bool) (Pubkey, error)
+	// CreatePubkey stores the key in one write transaction that reads the
+	// key's dependencies, provisions them when provision is set and one is
+	// missing (the user MFA record, delegation and host mapping, in that
+	// order, enabled and never expiring; existing ones are left as they
+	// are) and reads them again, calls check with them, and inserts the key
+	// only if check returns nil. The dependencies stay as read until the
+	// transaction ends, so no concurrent change slips between the check and
+	// the insert. A refusal by check is returned unchanged and changes
+	// nothing; a nil check accepts every key. A duplicate (fingerprint,
+	// host) returns ErrConflict. The stored key is returned.
+	CreatePubkey(ctx context.Context, k Pubkey, provision bool, check KeyCheck) (Pubkey, error)
 	// Dependencies returns the records a key for the given client, user,
 	// host and account depends on.
 	Dependencies(ctx context.Context, tenant, clientID, clientUserID, host, hostAccount string) (Dependencies, error)
@@ -171,8 +121,9 @@ type PubkeyStore interface {
 	// number of keys deleted.
 	DeletePubkey(ctx context.Context, key PubkeyKey) (int64, error)
 	// LookupKey finds the key with this host, fingerprint and host account in
-	// any tenant, with the state of everything it depends on. It returns
-	// ErrNotFound when no such key exists. Its RemainingUses and LastUsedAt
+	// any tenant, with the state of everything it depends on (a missing
+	// dependency reads as in Dependencies). It returns ErrNotFound when no
+	// such key exists. Its RemainingUses and LastUsedAt
 	// may lag behind UseKey, which alone decides whether a use is left.
 	LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (KeyState, error)
 	// UseKey counts one use of the key with this id at now. When a use was

@@ -19,10 +19,13 @@ type HostSecret struct {
 
 // The reasons retrieval refuses a lookup for its host.
 const (
-	RefusedHostCredentialMissing Refusal = "host credential missing"
-	RefusedHostCredentialInvalid Refusal = "host credential invalid"
-	RefusedHostMismatch          Refusal = "host credential names another host"
-	RefusedOtherTenant           Refusal = "key belongs to a tenant the host is not registered in"
+	RefusedHostCredentialMissing Refusal = "host_credential_missing"
+	RefusedHostCredentialInvalid Refusal = "host_credential_invalid"
+	// RefusedHostMismatch: the host credential names another host.
+	RefusedHostMismatch Refusal = "host_credential_mismatch"
+	// RefusedOtherTenant: the key belongs to a tenant the host is not
+	// registered in.
+	RefusedOtherTenant Refusal = "other_tenant"
 )
 
 // checkHeaderText returns a 400 error naming field unless value can travel

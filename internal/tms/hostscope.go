@@ -23,7 +23,7 @@ const (
 
 // RefusedHostUnregistered is the refusal of a lookup for a host no tenant
 // has registered, when such hosts are refused.
-const RefusedHostUnregistered Refusal = "host registered in no tenant"
+const RefusedHostUnregistered Refusal = "host_unregistered"
 
 // hostScope is the set of tenants whose keys a lookup for one host may
 // accept.

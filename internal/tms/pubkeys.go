@@ -43,8 +43,9 @@ func (s *Service) CreateKey(ctx context.Context, c Credentials, req KeyRequest) 
 	return s.issueKey(ctx, p.Tenant, p.ID, req, kt, s.opts.MVP)
 }
 
-// issueKey generates a key and stores it with its dependency check in one
-// transaction, provisioning dependencies first when provision is set.
+// issueKey generates a key and stores it in one transaction with the check
+// of the key-validity rule, provisioning dependencies first when provision
+// is set.
 func (s *Service) issueKey(ctx context.Context, tenant, clientID string, req KeyRequest, kt keys.Type, provision bool) (IssuedKey, error) {
 	if kt == keys.RSA && !provision {
 		// RSA generation is expensive: refuse a doomed request before it.
@@ -52,8 +53,9 @@ func (s *Service) issueKey(ctx context.Context, tenant, clientID string, req Key
 		if err != nil {
 			return IssuedKey{}, storeError(err, "check key dependencies")
 		}
-		if err := deps.Check(s.now()); err != nil {
-			return IssuedKey{}, dependencyError(err, tenant, clientID, req)
+		ks := store.KeyState{Deps: deps, Key: store.Pubkey{MaxUses: store.MaxCount, ExpiresAt: store.Never}}
+		if r := creationRule.refusal(ks, s.now()); r != "" {
+			return IssuedKey{}, refusalError(r, ks, tenant, clientID, req)
 		}
 	}
 	pair, err := s.keys.Generate(ctx, kt)
@@ -79,64 +81,69 @@ func (s *Service) issueKey(ctx context.Context, tenant, clientID string, req Key
 		k.InitialTTLMinutes = int32(min(req.TTLMinutes, store.MaxCount))
 		k.ExpiresAt = addMinutes(now, req.TTLMinutes)
 	}
-	stored, err := s.store.CreatePubkey(ctx, k, provision)
-	if err != nil {
-		var de *store.DependencyError
-		if errors.As(err, &de) {
-			return IssuedKey{}, dependencyError(de, tenant, clientID, req)
+	stored, err := s.store.CreatePubkey(ctx, k, provision, func(deps store.Dependencies) error {
+		ks := store.KeyState{Key: k, Deps: deps}
+		if r := creationRule.refusal(ks, now); r != "" {
+			return refusalError(r, ks, tenant, clientID, req)
 		}
+		return nil
+	})
+	if RefusalOf(err) != "" {
+		return IssuedKey{}, err
+	}
+	if err != nil {
 		return IssuedKey{}, storeError(err, "store key")
 	}
 	return IssuedKey{Pair: pair, Key: stored}, nil
 }
 
-// dependencyError turns a failed dependency check into a 403 that names the
-// missing record and how to create it.
-func dependencyError(err error, tenant, clientID string, req KeyRequest) error {
-	var de *store.DependencyError
-	if !errors.As(err, &de) {
-		return err
-	}
+// refusalError turns a refusal of the key-validity rule into a 403 that
+// names the record at fault and how to put it right.
+func refusalError(r Refusal, ks store.KeyState, tenant, clientID string, req KeyRequest) error {
 	u, h, a := req.ClientUserID, req.Host, req.HostAccount
+	d := ks.Deps
 	var msg string
-	switch de.Dependency {
-	case store.DependencyUserMFA:
-		switch de.Problem {
-		case store.ProblemMissing:
-			msg = fmt.Sprintf("Required user MFA record not found for user ID %s in tenant %s. "+
-				"An administrator creates it with POST /v1/tms/usermfa (tms usermfa create --user %s), "+
-				"or the user signs in with tms login.", u, tenant, u)
-		case store.ProblemDisabled:
-			msg = fmt.Sprintf("Required user MFA record for user ID %s in tenant %s is disabled. "+
-				"An administrator enables it with PATCH /v1/tms/usermfa/upd (tms usermfa update --user %s --enabled=true).", u, tenant, u)
-		default:
-			msg = fmt.Sprintf("Required user MFA record for user ID '%s' in tenant %s expired at %s. "+
-				"The user renews it by signing in with tms login, or an administrator re-creates it "+
-				"(tms usermfa delete --user %s, then tms usermfa create --user %s; deleting it also deletes the user's keys).",
-				u, tenant, fmtTime(de.ExpiredAt), u, u)
-		}
-	case store.DependencyUserHost:
-		if de.Problem == store.ProblemMissing {
-			msg = fmt.Sprintf("Required user host record not found for user %s@%s with account %s on host %s. "+
-				"An administrator creates it with POST /v1/tms/userhosts (tms userhosts create --user %s --host %s --account %s).",
-				u, tenant, a, h, u, h, a)
-		} else {
-			msg = fmt.Sprintf("Required user host record for user %s@%s with account %s on host %s expired at %s. "+
-				"An administrator extends it with PATCH /v1/tms/userhosts/upd (tms userhosts update --user %s --host %s --account %s --ttl-minutes N).",
-				u, tenant, a, h, fmtTime(de.ExpiredAt), u, h, a)
-		}
+	switch r {
+	case RefusedTenantDisabled:
+		msg = fmt.Sprintf("Tenant %s is disabled. An administrator enables it with PATCH /v1/tms/tenants/upd.", tenant)
+	case RefusedClientDisabled:
+		msg = fmt.Sprintf("Client %s in tenant %s is disabled. An administrator enables it with PATCH /v1/tms/client/upd/%s.", clientID, tenant, clientID)
+	case RefusedNoMFA:
+		msg = fmt.Sprintf("Required user MFA record not found for user ID %s in tenant %s. "+
+			"An administrator creates it with POST /v1/tms/usermfa (tms usermfa create --user %s), "+
+			"or the user signs in with tms login.", u, tenant, u)
+	case RefusedMFADisabled:
+		msg = fmt.Sprintf("Required user MFA record for user ID %s in tenant %s is disabled. "+
+			"An administrator enables it with PATCH /v1/tms/usermfa/upd (tms usermfa update --user %s --enabled=true).", u, tenant, u)
+	case RefusedMFAExpired:
+		msg = fmt.Sprintf("Required user MFA record for user ID '%s' in tenant %s expired at %s. "+
+			"The user renews it by signing in with tms login, or an administrator re-creates it "+
+			"(tms usermfa delete --user %s, then tms usermfa create --user %s; deleting it also deletes the user's keys).",
+			u, tenant, fmtTime(d.UserMFA.ExpiresAt), u, u)
+	case RefusedNoHostMapping:
+		msg = fmt.Sprintf("Required user host record not found for user %s@%s with account %s on host %s. "+
+			"An administrator creates it with POST /v1/tms/userhosts (tms userhosts create --user %s --host %s --account %s).",
+			u, tenant, a, h, u, h, a)
+	case RefusedHostMappingExpired:
+		msg = fmt.Sprintf("Required user host record for user %s@%s with account %s on host %s expired at %s. "+
+			"An administrator extends it with PATCH /v1/tms/userhosts/upd (tms userhosts update --user %s --host %s --account %s --ttl-minutes N).",
+			u, tenant, a, h, fmtTime(d.UserHost.ExpiresAt), u, h, a)
+	case RefusedNoDelegation:
+		msg = fmt.Sprintf("Required delegation record not found for client %s and client_user_id %s in tenant %s. "+
+			"An administrator creates it with POST /v1/tms/delegations (tms delegations create --client %s --user %s), "+
+			"or the user approves the client when signing in with tms login.", clientID, u, tenant, clientID, u)
+	case RefusedDelegationExpired:
+		msg = fmt.Sprintf("Required delegation record for client %s and client_user_id %s in tenant %s expired at %s. "+
+			"An administrator extends it with PATCH /v1/tms/delegations/upd (tms delegations update --client %s --user %s --ttl-minutes N).",
+			clientID, u, tenant, fmtTime(d.Delegation.ExpiresAt), clientID, u)
+	case RefusedKeyExpired:
+		return &Error{Kind: KindForbidden, Err: refusedError{r}, Message: fmt.Sprintf("ERROR: FORBIDDEN - The pubkey of client %s@%s on host %s with fingerprint %s expired at %s.",
+			clientID, tenant, h, ks.Key.Fingerprint, fmtTime(ks.Key.ExpiresAt))}
 	default:
-		if de.Problem == store.ProblemMissing {
-			msg = fmt.Sprintf("Required delegation record not found for client %s and client_user_id %s in tenant %s. "+
-				"An administrator creates it with POST /v1/tms/delegations (tms delegations create --client %s --user %s), "+
-				"or the user approves the client when signing in with tms login.", clientID, u, tenant, clientID, u)
-		} else {
-			msg = fmt.Sprintf("Required delegation record for client %s and client_user_id %s in tenant %s expired at %s. "+
-				"An administrator extends it with PATCH /v1/tms/delegations/upd (tms delegations update --client %s --user %s --ttl-minutes N).",
-				clientID, u, tenant, fmtTime(de.ExpiredAt), clientID, u)
-		}
+		return &Error{Kind: KindForbidden, Err: refusedError{r}, Message: fmt.Sprintf("ERROR: FORBIDDEN - The pubkey of client %s@%s on host %s with fingerprint %s has no remaining uses.",
+			clientID, tenant, h, ks.Key.Fingerprint)}
 	}
-	return &Error{Kind: KindForbidden, Message: "Missing or expired dependency: " + msg, Err: err}
+	return &Error{Kind: KindForbidden, Message: "Missing or expired dependency: " + msg, Err: refusedError{r}}
 }
 
 // RetrieveRequest is sshd's question: which key may log in as User on Host
@@ -154,29 +161,9 @@ type RetrieveRequest struct {
 	HostSecret string
 }
 
-// Refusal says why retrieval refused a stored key.
-type Refusal string
-
-// The reasons retrieval refuses a key that exists.
-const (
-	RefusedExpired           Refusal = "key expired"
-	RefusedNoUses            Refusal = "key has no uses left"
-	RefusedTenantDisabled    Refusal = "tenant disabled"
-	RefusedClientDisabled    Refusal = "client disabled"
-	RefusedMFADisabled       Refusal = "user MFA disabled"
-	RefusedMFAExpired        Refusal = "user MFA expired"
-	RefusedUserHostExpired   Refusal = "host mapping expired"
-	RefusedDelegationExpired Refusal = "delegation expired"
-	RefusedNotFound          Refusal = "no such key"
-	refusedMessage                   = notFound
-)
-
-// Refusals returns every reason retrieval may refuse a key for.
-func Refusals() []Refusal {
-	return []Refusal{RefusedExpired, RefusedNoUses, RefusedTenantDisabled, RefusedClientDisabled, RefusedMFADisabled,
-		RefusedMFAExpired, RefusedUserHostExpired, RefusedDelegationExpired, RefusedNotFound,
-		RefusedHostCredentialMissing, RefusedHostCredentialInvalid, RefusedHostMismatch, RefusedOtherTenant}
-}
+// refusedMessage is the answer to a refused or unknown key: the same for
+// every reason, so that it tells an attacker nothing.
+const refusedMessage = notFound
 
 // Retrieval is the outcome of a key lookup.
 type Retrieval struct {
@@ -212,39 +199,18 @@ func (s *Service) RetrieveKey(ctx context.Context, req RetrieveRequest) (Retriev
 		return Retrieval{}, storeError(err, "look up key")
 	}
 	r := Retrieval{PublicKey: ks.Key.PublicKey, Key: ks.Key}
-	if !scope.allows(ks.Key.Tenant) {
-		r.Refusal = RefusedOtherTenant
-		return r, newError(KindNotFound, refusedMessage)
-	}
-	if s.opts.PermissiveRetrieval {
-		return r, nil
-	}
+	rule := keyRule{scope: scope, permissive: s.opts.PermissiveRetrieval, repeatWindow: s.opts.RepeatWindow}
 	now := s.now()
-	switch {
-	case !ks.TenantEnabled:
-		r.Refusal = RefusedTenantDisabled
-	case !ks.ClientEnabled:
-		r.Refusal = RefusedClientDisabled
-	case !ks.UserMFAEnabled:
-		r.Refusal = RefusedMFADisabled
-	case ks.UserMFAExpiresAt.Before(now):
-		r.Refusal = RefusedMFAExpired
-	case ks.UserHostExpiresAt.Before(now):
-		r.Refusal = RefusedUserHostExpired
-	case ks.DelegationExpiresAt.Before(now):
-		r.Refusal = RefusedDelegationExpired
-	case ks.Key.ExpiresAt.Before(now):
-		r.Refusal = RefusedExpired
-	}
-	if r.Refusal == "" && !ks.Key.Unlimited() {
+	r.Refusal = rule.refusal(ks, now)
+	if r.Refusal == "" && !ks.Key.Unlimited() && !rule.permissive {
 		r.Use, err = s.store.UseKey(ctx, ks.Key.ID, now, s.opts.RepeatWindow)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			r.Refusal = RefusedNotFound
 		case err != nil:
 			return Retrieval{}, storeError(err, "count key use")
-		case !r.Use.Counted && !r.Use.Repeated:
-			r.Refusal = RefusedNoUses
+		default:
+			r.Refusal = useRefusal(r.Use)
 		}
 	}
 	if r.Refusal != "" {

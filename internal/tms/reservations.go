@@ -40,21 +40,14 @@ func (s *Service) CreateReservation(ctx context.Context, c Credentials, req Rese
 		return store.Reservation{}, storeError(err, "find key")
 	}
 	now := s.now()
-	if key.RemainingUses < 1 {
-		return store.Reservation{}, newError(KindForbidden, "ERROR: FORBIDDEN - The pubkey of client %s@%s on host %s with fingerprint %s has no remaining uses.",
-			p.ID, p.Tenant, req.Host, req.Fingerprint)
-	}
-	if key.ExpiresAt.Before(now) {
-		return store.Reservation{}, newError(KindForbidden, "ERROR: FORBIDDEN - The pubkey of client %s@%s on host %s with fingerprint %s expired at %s.",
-			p.ID, p.Tenant, req.Host, req.Fingerprint, fmtTime(key.ExpiresAt))
-	}
-	keyReq := KeyRequest{ClientUserID: req.ClientUserID, Host: req.Host, HostAccount: key.HostAccount}
 	deps, err := s.store.Dependencies(ctx, p.Tenant, p.ID, req.ClientUserID, req.Host, key.HostAccount)
 	if err != nil {
 		return store.Reservation{}, storeError(err, "check dependencies")
 	}
-	if err := deps.Check(now); err != nil {
-		return store.Reservation{}, dependencyError(err, p.Tenant, p.ID, keyReq)
+	ks := store.KeyState{Key: key, Deps: deps}
+	if r := creationRule.refusal(ks, now); r != "" {
+		keyReq := KeyRequest{ClientUserID: req.ClientUserID, Host: req.Host, HostAccount: key.HostAccount}
+		return store.Reservation{}, refusalError(r, ks, p.Tenant, p.ID, keyReq)
 	}
 	minutes := int64(maxReservationMinutes)
 	if req.TTLMinutes >= 0 {

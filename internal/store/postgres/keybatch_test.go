@@ -12,8 +12,9 @@ import (
 )
 
 // TestKeyBatch runs one batch by hand with keys that must be inserted, a
-// key whose user has no MFA record, and a key that collides with an
-// existing one, and checks what each caller is told.
+// key whose user has no MFA record, a key that collides with an existing
+// one and a key that needs provisioning, and checks what each caller is
+// told.
 func TestKeyBatch(t *testing.T) {
 	db := openTest(t, Options{URL: pgtest.NewSchema(t)})
 	ctx := testContext(t)
@@ -34,18 +35,29 @@ func TestKeyBatch(t *testing.T) {
 			PublicKey: "ssh-ed25519 AAAA" + fp, KeyType: "ed25519", KeyBits: 256, MaxUses: 1, RemainingUses: 1,
 			InitialTTLMinutes: 5, ExpiresAt: never, Created: now, Updated: now}
 	}
-	if _, err := db.CreatePubkey(ctx, key("u", "SHA256:existing"), false); err != nil {
+	if _, err := db.CreatePubkey(ctx, key("u", "SHA256:existing"), false, nil); err != nil {
 		t.Fatal(err)
+	}
+	errNoMFA := errors.New("no MFA record")
+	check := func(d store.Dependencies) error {
+		if d.UserMFA.ID == 0 {
+			return errNoMFA
+		}
+		return nil
+	}
+	job := func(user, fp string) *keyJob {
+		return &keyJob{ctx: ctx, key: key(user, fp), check: check, done: make(chan keyResult, 1)}
 	}
 	var jobs []*keyJob
 	for i := range 5 {
-		jobs = append(jobs, &keyJob{ctx: ctx, key: key("u", fmt.Sprintf("SHA256:good%d", i)), done: make(chan keyResult, 1)})
+		jobs = append(jobs, job("u", fmt.Sprintf("SHA256:good%d", i)))
 	}
-	nomfa := &keyJob{ctx: ctx, key: key("nobody", "SHA256:nomfa"), done: make(chan keyResult, 1)}
-	dup := &keyJob{ctx: ctx, key: key("u", "SHA256:existing"), done: make(chan keyResult, 1)}
-	abandoned := &keyJob{ctx: ctx, key: key("u", "SHA256:abandoned"), done: make(chan keyResult, 1)}
+	nomfa, dup, again := job("nobody", "SHA256:nomfa"), job("u", "SHA256:existing"), job("u", "SHA256:good0")
+	provision := job("newuser", "SHA256:provision")
+	provision.provision = true
+	abandoned := job("u", "SHA256:abandoned")
 	abandoned.state.Store(jobAbandoned)
-	db.keys.run(append(jobs, nomfa, dup, abandoned))
+	db.keys.run(append(jobs, nomfa, dup, again, provision, abandoned))
 
 	for _, j := range jobs {
 		r := <-j.done
@@ -57,9 +69,12 @@ func TestKeyBatch(t *testing.T) {
 			t.Fatalf("%s: stored %+v, %v", j.key.Fingerprint, got, err)
 		}
 	}
-	for _, j := range []*keyJob{nomfa, dup} {
+	if r := <-nomfa.done; r.err != errNoMFA || r.alone {
+		t.Fatalf("key of a user without MFA: %+v, want the check's refusal", r)
+	}
+	for _, j := range []*keyJob{dup, again, provision} {
 		if r := <-j.done; !r.alone {
-			t.Fatalf("%s: %+v, want it sent back to insert alone", j.key.Fingerprint, r)
+			t.Fatalf("%s of %s: %+v, want it sent back to be stored alone", j.key.Fingerprint, j.key.ClientUserID, r)
 		}
 	}
 	select {
@@ -70,13 +85,12 @@ func TestKeyBatch(t *testing.T) {
 	if _, err := db.FindPubkey(ctx, store.PubkeyKey{Tenant: "t", ClientID: "c", Host: "h", Fingerprint: "SHA256:abandoned"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("an abandoned key was inserted: %v", err)
 	}
-	// Alone, the two sent back get their proper errors.
-	var de *store.DependencyError
-	if _, err := db.CreatePubkey(ctx, nomfa.key, false); !errors.As(err, &de) || de.Dependency != store.DependencyUserMFA {
-		t.Fatalf("key of a user without MFA: %v", err)
-	}
-	if _, err := db.CreatePubkey(ctx, dup.key, false); !errors.Is(err, store.ErrConflict) {
+	// Alone, those sent back get their proper outcome.
+	if _, err := db.CreatePubkey(ctx, dup.key, false, check); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate key: %v", err)
+	}
+	if _, err := db.CreatePubkey(ctx, provision.key, true, check); err != nil {
+		t.Fatalf("key that needs provisioning: %v", err)
 	}
 }
 
@@ -102,7 +116,7 @@ func TestKeyBatchUnderLoad(t *testing.T) {
 					Fingerprint: fmt.Sprintf("SHA256:%d-%d", g, i), PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256,
 					MaxUses: store.MaxCount, RemainingUses: store.MaxCount, InitialTTLMinutes: store.MaxCount, ExpiresAt: store.Never,
 					Created: now, Updated: now}
-				if _, err := db.CreatePubkey(ctx, k, true); err != nil {
+				if _, err := db.CreatePubkey(ctx, k, true, nil); err != nil {
 					errs <- err
 					return
 				}

@@ -285,33 +285,23 @@ func (db *DB) withConn(ctx context.Context, op string, onForeignKey error, fn fu
 	return mapErr(op, err, onForeignKey)
 }
 
-// errDependenciesChanged reports that the guarded insert refused a key whose
-// dependencies, read right after, hold: a concurrent transaction changed
-// them in between. The call is retried once.
-var errDependenciesChanged = errors.New("key dependencies changed during the check")
-
 // retryable reports whether err aborted a transaction that may succeed when
-// run again: a serialization failure, a deadlock or a dependency race.
+// run again: a serialization failure or a deadlock.
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "40001" || pgErr.Code == "40P01"
 	}
-	return errors.Is(err, errDependenciesChanged)
+	return false
 }
 
 // mapErr converts driver errors into the store's errors, prefixed with op.
 func mapErr(op string, err error, onForeignKey error) error {
-	var depErr *store.DependencyError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &depErr):
-		return err
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
-	case errors.Is(err, errDependenciesChanged):
-		return fmt.Errorf("%s: %w: %v", op, store.ErrUnavailable, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 	}

@@ -249,7 +249,7 @@ func TestStatementTimeout(t *testing.T) {
 	}
 	key, err := db.CreatePubkey(ctx, store.Pubkey{Tenant: "t1", ClientID: "c1", ClientUserID: "u1", Host: "h1", HostAccount: "a1",
 		Fingerprint: "SHA256:locked", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256,
-		MaxUses: 5, RemainingUses: 5, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, true)
+		MaxUses: 5, RemainingUses: 5, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func BenchmarkCreatePubkey(b *testing.B) {
 		for pb.Next() {
 			k := key
 			k.Fingerprint = fmt.Sprintf("SHA256:bench%d", next.Add(1))
-			if _, err := db.CreatePubkey(ctx, k, true); err != nil {
+			if _, err := db.CreatePubkey(ctx, k, true, nil); err != nil {
 				b.Error(err)
 				return
 			}
@@ -328,7 +328,7 @@ func BenchmarkLookupKey(b *testing.B) {
 	key := benchWorld(b, db)
 	key.Fingerprint = "SHA256:lookup"
 	ctx := testContext(b)
-	if _, err := db.CreatePubkey(ctx, key, true); err != nil {
+	if _, err := db.CreatePubkey(ctx, key, true, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.SetParallelism(8)
@@ -350,7 +350,7 @@ func BenchmarkUseKeyRepeated(b *testing.B) {
 	key := benchWorld(b, db)
 	key.Fingerprint = "SHA256:use"
 	ctx := testContext(b)
-	created, err := db.CreatePubkey(ctx, key, true)
+	created, err := db.CreatePubkey(ctx, key, true, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -371,7 +371,6 @@ func BenchmarkUseKeyRepeated(b *testing.B) {
 }
 
 func TestMapErr(t *testing.T) {
-	depErr := &store.DependencyError{Dependency: store.DependencyDelegation, Problem: store.ProblemMissing}
 	tests := []struct {
 		name         string
 		err          error
@@ -391,8 +390,6 @@ func TestMapErr(t *testing.T) {
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), store.ErrMissingParent, store.ErrUnavailable},
 		{"canceled", context.Canceled, store.ErrMissingParent, store.ErrUnavailable},
 		{"connection closed", io.ErrUnexpectedEOF, store.ErrMissingParent, store.ErrUnavailable},
-		{"dependency race", errDependenciesChanged, store.ErrMissingParent, store.ErrUnavailable},
-		{"refused key", depErr, store.ErrMissingParent, depErr},
 	}
 	sentinels := []error{store.ErrNotFound, store.ErrConflict, store.ErrMissingParent, store.ErrInUse, store.ErrUnavailable}
 	for _, tc := range tests {
@@ -435,10 +432,10 @@ func TestSessionSettings(t *testing.T) {
 	}
 }
 
-// TestProvisionRefusalReason checks that a key refused while provisioning
-// names the dependency that failed, not a record that provisioning would
-// have created, and leaves nothing provisioned behind.
-func TestProvisionRefusalReason(t *testing.T) {
+// TestProvisionRefusal checks that a key refused after provisioning sees
+// the provisioned records and the failing one as they are, and leaves
+// nothing provisioned behind.
+func TestProvisionRefusal(t *testing.T) {
 	db := openTest(t, Options{URL: pgtest.NewSchema(t)})
 	ctx := testContext(t)
 	now := time.Date(2026, 7, 13, 18, 2, 11, 0, time.UTC)
@@ -452,13 +449,23 @@ func TestProvisionRefusalReason(t *testing.T) {
 	if err := db.CreateTenant(ctx, seed); err != nil {
 		t.Fatal(err)
 	}
+	errExpired := errors.New("delegation expired")
+	var seen store.Dependencies
 	_, err := db.CreatePubkey(ctx, store.Pubkey{Tenant: "t1", ClientID: "c1", ClientUserID: "u1", Host: "h1", HostAccount: "a1",
 		Fingerprint: "SHA256:refused", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256,
-		MaxUses: 1, RemainingUses: 1, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, true)
-	var depErr *store.DependencyError
-	if !errors.As(err, &depErr) || depErr.Dependency != store.DependencyDelegation || depErr.Problem != store.ProblemExpired ||
-		!depErr.ExpiredAt.Equal(past) {
-		t.Fatalf("CreatePubkey with an expired delegation and a missing mapping: got %v, want the delegation expired at %v", err, past)
+		MaxUses: 1, RemainingUses: 1, InitialTTLMinutes: 60, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, true,
+		func(d store.Dependencies) error {
+			seen = d
+			if d.Delegation.ExpiresAt.Before(now) {
+				return errExpired
+			}
+			return nil
+		})
+	if err != errExpired {
+		t.Fatalf("CreatePubkey with an expired delegation and a missing mapping: got %v, want the check's refusal", err)
+	}
+	if seen.UserHost.ID == 0 || !seen.UserHost.ExpiresAt.Equal(store.Never) || !seen.Delegation.ExpiresAt.Equal(past) {
+		t.Fatalf("the check saw %+v, want a provisioned mapping and the delegation expired at %v", seen, past)
 	}
 	if _, err := db.FindUserHost(ctx, store.UserHostKey{Tenant: "t1", TMSUserID: "u1", Host: "h1", HostAccount: "a1"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("mapping provisioned for a refused key: %v", err)

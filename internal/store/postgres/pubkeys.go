@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/readcache"
@@ -43,144 +42,242 @@ const provisionDependencies = `WITH mfa AS (
 	SELECT $1, $3, $4, $5, $6, $7, $7 FROM (SELECT count(*) FROM delegation) AS after_delegation
 	ON CONFLICT DO NOTHING`
 
-// dependenciesQuery reads the three records a key depends on in one
-// statement. Arguments: tenant, client, user, host, account.
-const dependenciesQuery = `SELECT m.id, m.expires_at, m.enabled, h.id, h.expires_at, d.id, d.expires_at
-	FROM (SELECT 1) AS one
-	LEFT JOIN user_mfa m ON m.tenant = $1 AND m.tms_user_id = $3
-	LEFT JOIN user_hosts h ON h.tenant = $1 AND h.tms_user_id = $3 AND h.host = $4 AND h.host_account = $5
-	LEFT JOIN delegations d ON d.tenant = $1 AND d.client_id = $2 AND d.client_user_id = $3`
-
-// insertKey inserts a key only if its dependencies hold at its creation
-// time ($14): public_key is NULL otherwise, so the NOT NULL constraint
-// refuses the row and aborts the transaction it runs in, together with
-// anything provisioned before it.
-const insertKey = `INSERT INTO pubkeys(tenant, client_id, client_user_id, host, host_account,
-	public_key_fingerprint, public_key, key_type, key_bits, max_uses, remaining_uses, initial_ttl_minutes,
-	expires_at, created, updated)
-	VALUES ($1, $2, $3, $4, $5, $6,
-		CASE WHEN EXISTS (SELECT 1 FROM user_mfa m, user_hosts h, delegations d
-			WHERE m.tenant = $1 AND m.tms_user_id = $3 AND m.enabled AND m.expires_at >= $14
-			AND h.tenant = $1 AND h.tms_user_id = $3 AND h.host = $4 AND h.host_account = $5 AND h.expires_at >= $14
-			AND d.tenant = $1 AND d.client_id = $2 AND d.client_user_id = $3 AND d.expires_at >= $14)
-		THEN $7 END,
-		$8, $9, $10, $11, $12, $13, $14, $15)
-	RETURNING id`
-
-// refusedByInsertKey reports whether err is insertKey's refusal of a key
-// whose dependencies do not hold.
-func refusedByInsertKey(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.ColumnName == "public_key"
-}
-
-// CreatePubkey implements store.PubkeyStore. The key is inserted by one
-// guarded statement in one round trip. When that is refused and provision
-// is set, the provisioning insert and the guarded insert travel as one
-// batch: one implicit transaction, which a refused key rolls back whole.
-// Only then are the dependencies read, to say why.
-//
-// Concurrent calls share one statement and one commit: see keybatch.go.
-func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
+// CreatePubkey implements store.PubkeyStore. Concurrent calls share one
+// transaction and one commit (see keybatch.go); a key that needs
+// provisioning, or that the batch could not insert, is stored alone by the
+// same steps.
+func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool, check store.KeyCheck) (store.Pubkey, error) {
 	k.ExpiresAt, k.Created, k.Updated = store.Micro(k.ExpiresAt), store.Micro(k.Created), store.Micro(k.Updated)
-	id, alone, err := db.keys.insert(ctx, k)
+	job := &keyJob{ctx: ctx, key: k, provision: provision, check: check, done: make(chan keyResult, 1)}
+	r, err := db.keys.insert(ctx, job)
 	if err != nil {
 		return store.Pubkey{}, err
 	}
-	if !alone {
-		k.ID = id
-		return k, nil
-	}
-	err = db.runKeepCache(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
-		// Most keys are for users whose records exist: try without
-		// provisioning first, and provision only when that is refused.
-		k.ID, err = insertPubkey(ctx, conn, k, false)
-		if refusedByInsertKey(err) && provision {
-			k.ID, err = insertPubkey(ctx, conn, k, true)
+	if r.alone {
+		var rs []keyResult
+		err = db.runKeepCache(ctx, "insert key", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) (err error) {
+			rs, err = storeKeys(ctx, conn, []*keyJob{job}, true)
+			return err
+		})
+		if err != nil {
+			return store.Pubkey{}, err
 		}
-		if refusedByInsertKey(err) {
-			return refusal(ctx, conn, k, provision)
-		}
-		return err
-	})
-	if err != nil {
-		return store.Pubkey{}, err
+		r = rs[0]
 	}
+	if r.err != nil {
+		return store.Pubkey{}, r.err
+	}
+	k.ID = r.id
 	return k, nil
 }
 
-// insertPubkey sends the key's batch and returns the new key's id.
-func insertPubkey(ctx context.Context, conn *pgx.Conn, k store.Pubkey, provision bool) (int64, error) {
-	b := &pgx.Batch{}
-	if provision {
-		b.Queue(provisionDependencies, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, store.Never, k.Created)
+// keyResult is what happened to one key of storeKeys.
+type keyResult struct {
+	// id is the new key's id when it was inserted.
+	id int64
+	// err is the refusal of the key's check, or ErrConflict.
+	err error
+	// alone asks the caller to store the key by itself.
+	alone bool
+}
+
+// storeKeys stores the keys of jobs in one transaction on conn: one
+// statement reads the dependencies of every key and locks them (FOR SHARE)
+// until the commit, each key's check runs on its dependencies, and one
+// statement inserts the keys that pass. With alone set (one job), missing
+// dependencies are provisioned and read again when the job asks for it, and
+// a duplicate key is ErrConflict; without it, a key that needs
+// provisioning, repeats another key of the batch or collides with a stored
+// key is sent back to be stored alone.
+func storeKeys(ctx context.Context, conn *pgx.Conn, jobs []*keyJob, alone bool) ([]keyResult, error) {
+	results := make([]keyResult, len(jobs))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, err
 	}
-	b.Queue(insertKey, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey,
-		k.KeyType, k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes, k.ExpiresAt, k.Created, k.Updated)
-	results := conn.SendBatch(ctx, b)
-	defer results.Close()
-	if provision {
-		if _, err := results.Exec(); err != nil {
-			return 0, err
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	deps, err := readDependencies(ctx, tx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	if alone && jobs[0].provision && deps[0].Missing() {
+		k := jobs[0].key
+		if _, err := tx.Exec(ctx, provisionDependencies, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, store.Never, k.Created); err != nil {
+			return nil, err
+		}
+		if deps, err = readDependencies(ctx, tx, jobs); err != nil {
+			return nil, err
 		}
 	}
-	var id int64
-	if err := results.QueryRow().Scan(&id); err != nil {
-		return 0, err
+	pass := make([]*keyJob, 0, len(jobs))
+	index := make(map[keyIdentity]int, len(jobs))
+	for i, j := range jobs {
+		id := keyIdentity{j.key.Fingerprint, j.key.Host}
+		if _, seen := index[id]; seen || (j.provision && deps[i].Missing() && !alone) {
+			results[i].alone = true
+			continue
+		}
+		if j.check != nil {
+			if results[i].err = j.check(deps[i]); results[i].err != nil {
+				continue
+			}
+		}
+		index[id] = i
+		pass = append(pass, j)
 	}
-	// Closing reads the outcome of the implicit commit.
-	return id, results.Close()
+	if alone && results[0].err != nil {
+		// Roll back what provisioning created.
+		return results, nil
+	}
+	if len(pass) > 0 {
+		if err := insertKeys(ctx, tx, pass, func(id keyIdentity, keyID int64) { results[index[id]].id = keyID }); err != nil {
+			return nil, err
+		}
+		for id, i := range index {
+			if results[i].id != 0 {
+				continue
+			}
+			if alone {
+				results[i].err = fmt.Errorf("insert key %s: %w", id.fingerprint, store.ErrConflict)
+			} else {
+				results[i].alone = true
+			}
+		}
+	}
+	return results, tx.Commit(ctx)
 }
 
-// refusal reads the dependencies of a refused key and returns the
-// *store.DependencyError that says why it was refused. The refused batch
-// left nothing behind, so a record that is missing now is one that
-// provisioning would have created.
-func refusal(ctx context.Context, conn *pgx.Conn, k store.Pubkey, provision bool) error {
-	var deps store.Dependencies
-	if err := scanDependencies(conn.QueryRow(ctx, dependenciesQuery, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount), &deps); err != nil {
-		return err
+type keyIdentity struct{ fingerprint, host string }
+
+// dependenciesQuery reads, for each key of the arrays (tenant, client,
+// user, host, account), the records it depends on, in the order of the
+// arrays, and locks the user MFA records, host mappings and delegations it
+// finds against change until the transaction ends.
+const dependenciesQuery = `SELECT t.enabled, c.enabled, m.id, m.expires_at, m.enabled, h.id, h.expires_at, d.id, d.expires_at
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+		AS p(tenant, client_id, client_user_id, host, host_account, i)
+	LEFT JOIN tenants t ON t.tenant = p.tenant
+	LEFT JOIN clients c ON c.tenant = p.tenant AND c.client_id = p.client_id
+	LEFT JOIN LATERAL (SELECT id, expires_at, enabled FROM user_mfa
+		WHERE tenant = p.tenant AND tms_user_id = p.client_user_id FOR SHARE) m ON true
+	LEFT JOIN LATERAL (SELECT id, expires_at FROM user_hosts
+		WHERE tenant = p.tenant AND tms_user_id = p.client_user_id AND host = p.host AND host_account = p.host_account FOR SHARE) h ON true
+	LEFT JOIN LATERAL (SELECT id, expires_at FROM delegations
+		WHERE tenant = p.tenant AND client_id = p.client_id AND client_user_id = p.client_user_id FOR SHARE) d ON true
+	ORDER BY p.i`
+
+// readDependencies reads the dependencies of the jobs' keys with one
+// statement.
+func readDependencies(ctx context.Context, tx pgx.Tx, jobs []*keyJob) ([]store.Dependencies, error) {
+	cols := make([][]string, 5)
+	for i := range cols {
+		cols[i] = make([]string, len(jobs))
 	}
-	if provision {
-		addProvisioned(&deps)
+	for i, j := range jobs {
+		k := j.key
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount
 	}
-	if err := deps.Check(k.Created); err != nil {
-		return err
+	rows, err := tx.Query(ctx, dependenciesQuery, cols[0], cols[1], cols[2], cols[3], cols[4])
+	if err != nil {
+		return nil, err
 	}
-	return errDependenciesChanged
+	defer rows.Close()
+	out := make([]store.Dependencies, 0, len(jobs))
+	for rows.Next() {
+		var n nullDeps
+		if err := rows.Scan(n.dest()...); err != nil {
+			return nil, err
+		}
+		d := n.deps()
+		k := jobs[len(out)].key
+		d.UserMFA.Tenant, d.UserMFA.TMSUserID = k.Tenant, k.ClientUserID
+		d.UserHost.Tenant, d.UserHost.TMSUserID, d.UserHost.Host, d.UserHost.HostAccount = k.Tenant, k.ClientUserID, k.Host, k.HostAccount
+		d.Delegation.Tenant, d.Delegation.ClientID, d.Delegation.ClientUserID = k.Tenant, k.ClientID, k.ClientUserID
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != len(jobs) {
+		return nil, fmt.Errorf("read key dependencies: %d rows for %d keys", len(out), len(jobs))
+	}
+	return out, nil
 }
 
-// provisionedID stands for the id of a record that provisioning would
-// create; any id but 0 tells Dependencies.Check that the record exists.
-const provisionedID = -1
+// insertKeysQuery inserts many keys, skipping keys that collide with an
+// existing one, and returns the ids of those it inserted.
+const insertKeysQuery = `INSERT INTO pubkeys(tenant, client_id, client_user_id, host, host_account,
+	public_key_fingerprint, public_key, key_type, key_bits, max_uses, remaining_uses, initial_ttl_minutes,
+	expires_at, created, updated)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::int[], $10::int[], $11::int[], $12::int[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[])
+	ON CONFLICT (public_key_fingerprint, host) DO NOTHING
+	RETURNING id, public_key_fingerprint, host`
 
-// addProvisioned puts the records that provisioning creates, enabled and
-// never expiring, in place of those missing from d.
-func addProvisioned(d *store.Dependencies) {
-	if d.UserMFA.ID == 0 {
-		d.UserMFA = store.UserMFA{ID: provisionedID, Enabled: true, ExpiresAt: store.Never}
+// insertKeys inserts the jobs' keys with one statement and calls inserted
+// for each key inserted.
+func insertKeys(ctx context.Context, tx pgx.Tx, jobs []*keyJob, inserted func(keyIdentity, int64)) error {
+	n := len(jobs)
+	text := make([][]string, 8)
+	for i := range text {
+		text[i] = make([]string, n)
 	}
-	if d.UserHost.ID == 0 {
-		d.UserHost = store.UserHost{ID: provisionedID, ExpiresAt: store.Never}
+	ints := make([][]int32, 4)
+	for i := range ints {
+		ints[i] = make([]int32, n)
 	}
-	if d.Delegation.ID == 0 {
-		d.Delegation = store.Delegation{ID: provisionedID, ExpiresAt: store.Never}
+	times := make([][]time.Time, 3)
+	for i := range times {
+		times[i] = make([]time.Time, n)
 	}
-}
-
-func scanDependencies(s scanner, d *store.Dependencies) error {
-	var (
-		mID, hID, dID    *int64
-		mExp, hExp, dExp *time.Time
-		mEnabled         *bool
-	)
-	if err := s.Scan(&mID, &mExp, &mEnabled, &hID, &hExp, &dID, &dExp); err != nil {
+	for i, j := range jobs {
+		k := j.key
+		for c, v := range [...]string{k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey, k.KeyType} {
+			text[c][i] = v
+		}
+		for c, v := range [...]int32{k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes} {
+			ints[c][i] = v
+		}
+		for c, v := range [...]time.Time{k.ExpiresAt, k.Created, k.Updated} {
+			times[c][i] = v
+		}
+	}
+	rows, err := tx.Query(ctx, insertKeysQuery, text[0], text[1], text[2], text[3], text[4], text[5], text[6], text[7],
+		ints[0], ints[1], ints[2], ints[3], times[0], times[1], times[2])
+	if err != nil {
 		return err
 	}
-	d.UserMFA = store.UserMFA{ID: orZero(mID), ExpiresAt: orZero(mExp), Enabled: orZero(mEnabled)}
-	d.UserHost = store.UserHost{ID: orZero(hID), ExpiresAt: orZero(hExp)}
-	d.Delegation = store.Delegation{ID: orZero(dID), ExpiresAt: orZero(dExp)}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			k  keyIdentity
+		)
+		if err := rows.Scan(&id, &k.fingerprint, &k.host); err != nil {
+			return err
+		}
+		inserted(k, id)
+	}
+	return rows.Err()
+}
+
+type nullDeps struct {
+	tEnabled, cEnabled, mEnabled *bool
+	mID, hID, dID                *int64
+	mExp, hExp, dExp             *time.Time
+}
+
+func (n *nullDeps) dest() []any {
+	return []any{&n.tEnabled, &n.cEnabled, &n.mID, &n.mExp, &n.mEnabled, &n.hID, &n.hExp, &n.dID, &n.dExp}
+}
+
+func (n *nullDeps) deps() store.Dependencies {
+	return store.Dependencies{
+		TenantEnabled: orZero(n.tEnabled), ClientEnabled: orZero(n.cEnabled),
+		UserMFA:    store.UserMFA{ID: orZero(n.mID), ExpiresAt: orZero(n.mExp), Enabled: orZero(n.mEnabled)},
+		UserHost:   store.UserHost{ID: orZero(n.hID), ExpiresAt: orZero(n.hExp)},
+		Delegation: store.Delegation{ID: orZero(n.dID), ExpiresAt: orZero(n.dExp)},
+	}
 }
 
 // orZero returns what p points to, or the zero value for a NULL column.
@@ -194,16 +291,21 @@ func orZero[T any](p *T) T {
 
 // Dependencies implements store.PubkeyStore.
 func (db *DB) Dependencies(ctx context.Context, tenant, clientID, clientUserID, host, hostAccount string) (store.Dependencies, error) {
-	var deps store.Dependencies
-	err := db.queryOne(ctx, "read key dependencies", dependenciesQuery, func(s scanner) error { return scanDependencies(s, &deps) },
-		tenant, clientID, clientUserID, host, hostAccount)
+	var deps []store.Dependencies
+	err := db.read(ctx, "read key dependencies", func(ctx context.Context, conn *pgx.Conn) error {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // it only read (and locked)
+		k := store.Pubkey{Tenant: tenant, ClientID: clientID, ClientUserID: clientUserID, Host: host, HostAccount: hostAccount}
+		deps, err = readDependencies(ctx, tx, []*keyJob{{key: k}})
+		return err
+	})
 	if err != nil {
 		return store.Dependencies{}, err
 	}
-	deps.UserMFA.Tenant, deps.UserMFA.TMSUserID = tenant, clientUserID
-	deps.UserHost.Tenant, deps.UserHost.TMSUserID, deps.UserHost.Host, deps.UserHost.HostAccount = tenant, clientUserID, host, hostAccount
-	deps.Delegation.Tenant, deps.Delegation.ClientID, deps.Delegation.ClientUserID = tenant, clientID, clientUserID
-	return deps, nil
+	return deps[0], nil
 }
 
 // GetPubkey implements store.PubkeyStore.
@@ -305,25 +407,25 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 	gen, on := db.cache.Gen.Begin()
 	var (
 		ks       store.KeyState
+		n        nullDeps
 		lastUsed *time.Time
 	)
-	err := db.queryOne(ctx, "look up key", `SELECT `+pubkeyCols+`, p.last_used_at, t.enabled, c.enabled, m.enabled, m.expires_at,
-			h.expires_at, d.expires_at
+	err := db.queryOne(ctx, "look up key", `SELECT `+pubkeyCols+`, p.last_used_at, t.enabled, c.enabled, m.id, m.expires_at, m.enabled,
+			h.id, h.expires_at, d.id, d.expires_at
 		FROM pubkeys p
-		JOIN tenants t ON t.tenant = p.tenant
-		JOIN clients c ON c.tenant = p.tenant AND c.client_id = p.client_id
-		JOIN user_mfa m ON m.tenant = p.tenant AND m.tms_user_id = p.client_user_id
-		JOIN user_hosts h ON h.tenant = p.tenant AND h.tms_user_id = p.client_user_id AND h.host = p.host AND h.host_account = p.host_account
-		JOIN delegations d ON d.tenant = p.tenant AND d.client_id = p.client_id AND d.client_user_id = p.client_user_id
+		LEFT JOIN tenants t ON t.tenant = p.tenant
+		LEFT JOIN clients c ON c.tenant = p.tenant AND c.client_id = p.client_id
+		LEFT JOIN user_mfa m ON m.tenant = p.tenant AND m.tms_user_id = p.client_user_id
+		LEFT JOIN user_hosts h ON h.tenant = p.tenant AND h.tms_user_id = p.client_user_id AND h.host = p.host AND h.host_account = p.host_account
+		LEFT JOIN delegations d ON d.tenant = p.tenant AND d.client_id = p.client_id AND d.client_user_id = p.client_user_id
 		WHERE p.public_key_fingerprint = $1 AND p.host = $2 AND p.host_account = $3`,
 		func(s scanner) error {
-			dest := append(pubkeyDest(&ks.Key), &lastUsed, &ks.TenantEnabled, &ks.ClientEnabled, &ks.UserMFAEnabled,
-				&ks.UserMFAExpiresAt, &ks.UserHostExpiresAt, &ks.DelegationExpiresAt)
-			return s.Scan(dest...)
+			return s.Scan(append(append(pubkeyDest(&ks.Key), &lastUsed), n.dest()...)...)
 		}, fingerprint, host, hostAccount)
 	if err != nil {
 		return store.KeyState{}, err
 	}
+	ks.Deps = n.deps()
 	ks.LastUsedAt = orZero(lastUsed)
 	db.cache.Keys.Put(q, gen, on, ks)
 	return ks, nil

@@ -77,7 +77,7 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	must(db.CreateUser(ctx, store.User{Tenant: "t1", Username: "alice", PasswordHash: "h", Enabled: true, Created: now, Updated: now}))
 	_, err := db.CreatePubkey(ctx, store.Pubkey{Tenant: "t1", ClientID: "cli", ClientUserID: "alice", Host: "h", HostAccount: "a",
 		Fingerprint: "SHA256:k", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256, MaxUses: store.MaxCount,
-		RemainingUses: store.MaxCount, InitialTTLMinutes: store.MaxCount, ExpiresAt: store.Never, Created: now, Updated: now}, false)
+		RemainingUses: store.MaxCount, InitialTTLMinutes: store.MaxCount, ExpiresAt: store.Never, Created: now, Updated: now}, false, nil)
 	must(err)
 	lookup := func() store.KeyState {
 		t.Helper()
@@ -100,8 +100,8 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	later := now.Add(24 * time.Hour)
 	_, err = db.RefreshUserMFA(ctx, "t1", "alice", later, now)
 	must(err)
-	if ks := lookup(); !ks.UserMFAExpiresAt.Equal(later) {
-		t.Fatalf("lookup after an MFA refresh saw expiry %v, want %v", ks.UserMFAExpiresAt, later)
+	if ks := lookup(); !ks.Deps.UserMFA.ExpiresAt.Equal(later) {
+		t.Fatalf("lookup after an MFA refresh saw expiry %v, want %v", ks.Deps.UserMFA.ExpiresAt, later)
 	}
 }
 

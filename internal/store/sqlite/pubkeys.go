@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
@@ -27,56 +26,39 @@ func scanPubkey(s scanner, k *store.Pubkey) error {
 	return nil
 }
 
-// CreatePubkey implements store.PubkeyStore. The key is inserted by one
-// statement that checks every dependency; only when it inserts nothing are
-// dependencies provisioned (with provision set) or diagnosed.
-func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool) (store.Pubkey, error) {
-	args := []any{k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey, k.KeyType,
-		k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes, micros(k.ExpiresAt), micros(k.Created), micros(k.Updated)}
-	insert := func(tx *wtx) error {
-		return tx.queryRow("insert key", guardedKeyInsert, func(s scanner) error { return s.Scan(&k.ID) }, args...)
-	}
+// CreatePubkey implements store.PubkeyStore. The single writer runs the
+// read, the check and the insert as one job, so nothing changes in between.
+func (db *DB) CreatePubkey(ctx context.Context, k store.Pubkey, provision bool, check store.KeyCheck) (store.Pubkey, error) {
 	err := db.w.do(ctx, func(tx *wtx) error {
-		err := insert(tx)
-		if !isNotFound(err) {
+		deps, err := readDependencies(tx.queryRow, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount)
+		if err != nil {
 			return err
 		}
-		if provision {
+		if provision && deps.Missing() {
 			if err := provisionDependencies(tx, k); err != nil {
 				return err
 			}
-			if err = insert(tx); !isNotFound(err) {
+			if deps, err = readDependencies(tx.queryRow, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount); err != nil {
 				return err
 			}
 		}
-		var deps store.Dependencies
-		if err := tx.queryRow("check key dependencies", dependenciesQuery, func(s scanner) error {
-			return scanDependencies(s, &deps)
-		}, k.Tenant, k.ClientUserID, k.Tenant, k.ClientUserID, k.Host, k.HostAccount, k.Tenant, k.ClientID, k.ClientUserID); err != nil {
-			return err
+		if check != nil {
+			if err := check(deps); err != nil {
+				return err
+			}
 		}
-		if err := deps.Check(k.Created); err != nil {
-			return err
-		}
-		return fmt.Errorf("insert key: dependencies hold but the key was not inserted")
+		return tx.queryRow("insert key", `INSERT INTO pubkeys(tenant, client_id, client_user_id, host, host_account,
+			public_key_fingerprint, public_key, key_type, key_bits, max_uses, remaining_uses, initial_ttl_minutes,
+			expires_at, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, func(s scanner) error { return s.Scan(&k.ID) },
+			k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount, k.Fingerprint, k.PublicKey, k.KeyType,
+			k.KeyBits, k.MaxUses, k.RemainingUses, k.InitialTTLMinutes, micros(k.ExpiresAt), micros(k.Created), micros(k.Updated))
 	})
 	if err != nil {
 		return store.Pubkey{}, err
 	}
 	return k, nil
 }
-
-// guardedKeyInsert inserts a key only if its user MFA record is enabled and
-// unexpired and its host mapping and delegation are unexpired at its
-// creation time (?14). It returns the new id, or no row.
-const guardedKeyInsert = `INSERT INTO pubkeys(tenant, client_id, client_user_id, host, host_account,
-	public_key_fingerprint, public_key, key_type, key_bits, max_uses, remaining_uses, initial_ttl_minutes,
-	expires_at, created, updated)
-	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
-	WHERE EXISTS (SELECT 1 FROM user_mfa WHERE tenant = ?1 AND tms_user_id = ?3 AND enabled = 1 AND expires_at >= ?14)
-	AND EXISTS (SELECT 1 FROM user_hosts WHERE tenant = ?1 AND tms_user_id = ?3 AND host = ?4 AND host_account = ?5 AND expires_at >= ?14)
-	AND EXISTS (SELECT 1 FROM delegations WHERE tenant = ?1 AND client_id = ?2 AND client_user_id = ?3 AND expires_at >= ?14)
-	RETURNING id`
 
 // provisionDependencies creates the user MFA record, delegation and host
 // mapping a key needs, in that order, leaving existing ones alone.
@@ -95,41 +77,60 @@ func provisionDependencies(tx *wtx, k store.Pubkey) error {
 	return err
 }
 
-// dependenciesQuery reads the three records a key depends on in one
-// statement. Arguments: tenant, user; tenant, user, host, account; tenant,
-// client, user.
-const dependenciesQuery = `SELECT m.id, m.expires_at, m.enabled, h.id, h.expires_at, d.id, d.expires_at
-	FROM (SELECT 1) AS one
-	LEFT JOIN user_mfa m ON m.tenant = ? AND m.tms_user_id = ?
-	LEFT JOIN user_hosts h ON h.tenant = ? AND h.tms_user_id = ? AND h.host = ? AND h.host_account = ?
-	LEFT JOIN delegations d ON d.tenant = ? AND d.client_id = ? AND d.client_user_id = ?`
+// dependencyCols are the columns of the records a key depends on, read by
+// scanDependencies, from the aliases t (tenant), c (client), m (user MFA),
+// h (host mapping) and d (delegation), each of which may be missing.
+const dependencyCols = `t.enabled, c.enabled, m.id, m.expires_at, m.enabled, h.id, h.expires_at, d.id, d.expires_at`
 
-func scanDependencies(s scanner, d *store.Dependencies) error {
-	var (
-		mID, mExp, hID, hExp, dID, dExp sql.NullInt64
-		mEnabled                        sql.NullBool
-	)
-	if err := s.Scan(&mID, &mExp, &mEnabled, &hID, &hExp, &dID, &dExp); err != nil {
-		return err
-	}
-	d.UserMFA = store.UserMFA{ID: mID.Int64, ExpiresAt: fromMicros(mExp.Int64), Enabled: mEnabled.Bool}
-	d.UserHost = store.UserHost{ID: hID.Int64, ExpiresAt: fromMicros(hExp.Int64)}
-	d.Delegation = store.Delegation{ID: dID.Int64, ExpiresAt: fromMicros(dExp.Int64)}
-	return nil
+// dependencyJoins joins the records a key depends on to a row that has the
+// key's columns under the alias p.
+const dependencyJoins = `LEFT JOIN tenants t ON t.tenant = p.tenant
+	LEFT JOIN clients c ON c.tenant = p.tenant AND c.client_id = p.client_id
+	LEFT JOIN user_mfa m ON m.tenant = p.tenant AND m.tms_user_id = p.client_user_id
+	LEFT JOIN user_hosts h ON h.tenant = p.tenant AND h.tms_user_id = p.client_user_id AND h.host = p.host AND h.host_account = p.host_account
+	LEFT JOIN delegations d ON d.tenant = p.tenant AND d.client_id = p.client_id AND d.client_user_id = p.client_user_id`
+
+type nullDeps struct {
+	tEnabled, cEnabled, mEnabled    sql.NullBool
+	mID, mExp, hID, hExp, dID, dExp sql.NullInt64
 }
 
-// Dependencies implements store.PubkeyStore.
-func (db *DB) Dependencies(ctx context.Context, tenant, clientID, clientUserID, host, hostAccount string) (store.Dependencies, error) {
-	var deps store.Dependencies
-	err := db.getOne(ctx, "read key dependencies", dependenciesQuery, func(s scanner) error { return scanDependencies(s, &deps) },
-		tenant, clientUserID, tenant, clientUserID, host, hostAccount, tenant, clientID, clientUserID)
+func (n *nullDeps) dest() []any {
+	return []any{&n.tEnabled, &n.cEnabled, &n.mID, &n.mExp, &n.mEnabled, &n.hID, &n.hExp, &n.dID, &n.dExp}
+}
+
+func (n *nullDeps) deps() store.Dependencies {
+	return store.Dependencies{
+		TenantEnabled: n.tEnabled.Bool, ClientEnabled: n.cEnabled.Bool,
+		UserMFA:    store.UserMFA{ID: n.mID.Int64, ExpiresAt: optMicros(n.mExp), Enabled: n.mEnabled.Bool},
+		UserHost:   store.UserHost{ID: n.hID.Int64, ExpiresAt: optMicros(n.hExp)},
+		Delegation: store.Delegation{ID: n.dID.Int64, ExpiresAt: optMicros(n.dExp)},
+	}
+}
+
+// readDependencies reads the records a key depends on with one statement,
+// through queryRow (of a write transaction or of the read pool).
+func readDependencies(queryRow func(op, query string, scan func(scanner) error, args ...any) error,
+	tenant, clientID, clientUserID, host, hostAccount string) (store.Dependencies, error) {
+	var n nullDeps
+	err := queryRow("read key dependencies", `SELECT `+dependencyCols+`
+		FROM (SELECT ? AS tenant, ? AS client_id, ? AS client_user_id, ? AS host, ? AS host_account) AS p
+		`+dependencyJoins, func(s scanner) error { return s.Scan(n.dest()...) }, tenant, clientID, clientUserID, host, hostAccount)
 	if err != nil {
 		return store.Dependencies{}, err
 	}
+	deps := n.deps()
 	deps.UserMFA.Tenant, deps.UserMFA.TMSUserID = tenant, clientUserID
 	deps.UserHost.Tenant, deps.UserHost.TMSUserID, deps.UserHost.Host, deps.UserHost.HostAccount = tenant, clientUserID, host, hostAccount
 	deps.Delegation.Tenant, deps.Delegation.ClientID, deps.Delegation.ClientUserID = tenant, clientID, clientUserID
 	return deps, nil
+}
+
+// Dependencies implements store.PubkeyStore.
+func (db *DB) Dependencies(ctx context.Context, tenant, clientID, clientUserID, host, hostAccount string) (store.Dependencies, error) {
+	return readDependencies(func(op, query string, scan func(scanner) error, args ...any) error {
+		return db.getOne(ctx, op, query, scan, args...)
+	}, tenant, clientID, clientUserID, host, hostAccount)
 }
 
 // GetPubkey implements store.PubkeyStore.
@@ -220,28 +221,21 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 	var (
 		ks                    store.KeyState
 		exp, created, updated int64
-		mExp, hExp, dExp      int64
+		n                     nullDeps
 		lastUsed              sql.NullInt64
 	)
-	err := db.getOne(ctx, "look up key", `SELECT `+pubkeyCols+`, p.last_used_at, t.enabled, c.enabled, m.enabled, m.expires_at,
-			h.expires_at, d.expires_at
+	err := db.getOne(ctx, "look up key", `SELECT `+pubkeyCols+`, p.last_used_at, `+dependencyCols+`
 		FROM pubkeys p
-		JOIN tenants t ON t.tenant = p.tenant
-		JOIN clients c ON c.tenant = p.tenant AND c.client_id = p.client_id
-		JOIN user_mfa m ON m.tenant = p.tenant AND m.tms_user_id = p.client_user_id
-		JOIN user_hosts h ON h.tenant = p.tenant AND h.tms_user_id = p.client_user_id AND h.host = p.host AND h.host_account = p.host_account
-		JOIN delegations d ON d.tenant = p.tenant AND d.client_id = p.client_id AND d.client_user_id = p.client_user_id
+		`+dependencyJoins+`
 		WHERE p.public_key_fingerprint = ? AND p.host = ? AND p.host_account = ?`,
 		func(s scanner) error {
-			dest := append(pubkeyDest(&ks.Key, &exp, &created, &updated), &lastUsed,
-				&ks.TenantEnabled, &ks.ClientEnabled, &ks.UserMFAEnabled, &mExp, &hExp, &dExp)
-			return s.Scan(dest...)
+			return s.Scan(append(append(pubkeyDest(&ks.Key, &exp, &created, &updated), &lastUsed), n.dest()...)...)
 		}, fingerprint, host, hostAccount)
 	if err != nil {
 		return store.KeyState{}, err
 	}
 	ks.Key.ExpiresAt, ks.Key.Created, ks.Key.Updated = fromMicros(exp), fromMicros(created), fromMicros(updated)
-	ks.UserMFAExpiresAt, ks.UserHostExpiresAt, ks.DelegationExpiresAt = fromMicros(mExp), fromMicros(hExp), fromMicros(dExp)
+	ks.Deps = n.deps()
 	if lastUsed.Valid {
 		ks.LastUsedAt = fromMicros(lastUsed.Int64)
 	}

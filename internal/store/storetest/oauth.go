@@ -319,15 +319,15 @@ func testUserKeysAndDelegations(t *testing.T, s store.Store) {
 	must(t, s.CreateUserMFA(c, store.UserMFA{Tenant: "t1", TMSUserID: "u2", ExpiresAt: future, Enabled: true, Created: t0, Updated: t0}))
 	must(t, s.CreateUserHost(c, store.UserHost{Tenant: "t1", TMSUserID: "u2", Host: "host1", HostAccount: "acct2", ExpiresAt: future, Created: t0, Updated: t0}))
 	must(t, s.CreateDelegation(c, store.Delegation{Tenant: "t1", ClientID: "c1", ClientUserID: "u2", ExpiresAt: future, Created: t0, Updated: t0}))
-	_, err := s.CreatePubkey(c, newKey("SHA256:u1a", 1), false)
+	_, err := s.CreatePubkey(c, newKey("SHA256:u1a", 1), false, nil)
 	must(t, err)
 	k2 := newKey("SHA256:u1b", 1)
 	k2.ClientID = "c2"
-	_, err = s.CreatePubkey(c, k2, false)
+	_, err = s.CreatePubkey(c, k2, false, nil)
 	must(t, err)
 	k3 := newKey("SHA256:u2a", 1)
 	k3.ClientUserID, k3.HostAccount = "u2", "acct2"
-	_, err = s.CreatePubkey(c, k3, false)
+	_, err = s.CreatePubkey(c, k3, false, nil)
 	must(t, err)
 
 	keys, err := s.ListPubkeysForUser(c, "t1", "u1")

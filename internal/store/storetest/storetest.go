@@ -38,7 +38,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Hosts", testHosts},
 		{"HostCredentials", testHostCredentials},
 		{"CreatePubkey", testCreatePubkey},
-		{"CreatePubkeyDependencies", testCreatePubkeyDependencies},
+		{"CreatePubkeyCheck", testCreatePubkeyCheck},
 		{"CreatePubkeyProvision", testCreatePubkeyProvision},
 		{"PubkeyQueries", testPubkeyQueries},
 		{"UpdatePubkey", testUpdatePubkey},
@@ -250,7 +250,7 @@ func testWipeTenant(t *testing.T, s store.Store) {
 	world(t, s)
 	must(t, s.CreateTenant(c, tenantSeed("other")))
 	must(t, s.CreateClient(c, client("other", "c1")))
-	_, err := s.CreatePubkey(c, newKey("SHA256:wipe", 5), false)
+	_, err := s.CreatePubkey(c, newKey("SHA256:wipe", 5), false, nil)
 	must(t, err)
 	must(t, s.CreateHost(c, store.Host{Tenant: "t1", Host: "host1", Addr: "10.0.0.1", Created: t0, Updated: t0}))
 	must(t, s.CreateReservation(c, store.Reservation{ResID: "r1", ParentResID: "r1", Tenant: "t1", ClientID: "c1", ClientUserID: "u1",
@@ -578,7 +578,7 @@ func testCreatePubkey(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
 	k := newKey("SHA256:one", 3)
-	got, err := s.CreatePubkey(c, k, false)
+	got, err := s.CreatePubkey(c, k, false, nil)
 	must(t, err)
 	if got.ID == 0 {
 		t.Fatal("CreatePubkey returned no id")
@@ -592,17 +592,45 @@ func testCreatePubkey(t *testing.T, s store.Store) {
 	if stored != k {
 		t.Fatalf("GetPubkey: got %+v, want %+v", stored, k)
 	}
-	_, err = s.CreatePubkey(c, newKey("SHA256:one", 3), false)
+	_, err = s.CreatePubkey(c, newKey("SHA256:one", 3), false, nil)
 	wantErr(t, err, store.ErrConflict)
 	// The same fingerprint on another host is a different key.
 	must(t, s.CreateUserHost(c, store.UserHost{Tenant: "t1", TMSUserID: "u1", Host: "host2", HostAccount: "acct1", ExpiresAt: future, Created: t0, Updated: t0}))
 	other := newKey("SHA256:one", 3)
 	other.Host = "host2"
-	_, err = s.CreatePubkey(c, other, false)
+	_, err = s.CreatePubkey(c, other, false, nil)
 	must(t, err)
 }
 
-func testCreatePubkeyDependencies(t *testing.T, s store.Store) {
+// errRefused is the refusal of the checks the tests pass to CreatePubkey.
+var errRefused = errors.New("refused by the test's check")
+
+// refuseIncomplete is a KeyCheck for tests: it refuses a key when a
+// dependency is missing or the user MFA record is disabled.
+func refuseIncomplete(d store.Dependencies) error {
+	if d.Missing() || !d.UserMFA.Enabled {
+		return errRefused
+	}
+	return nil
+}
+
+// depsSummary is what the tests compare of a dependency snapshot: the
+// records' existence, state and expiry, not their ids.
+type depsSummary struct {
+	Tenant, Client, MFA, MFAEnabled, Host, Delegation bool
+	MFAExp, HostExp, DelegationExp                    time.Time
+}
+
+func summarize(d store.Dependencies) depsSummary {
+	return depsSummary{Tenant: d.TenantEnabled, Client: d.ClientEnabled,
+		MFA: d.UserMFA.ID != 0, MFAEnabled: d.UserMFA.Enabled, Host: d.UserHost.ID != 0, Delegation: d.Delegation.ID != 0,
+		MFAExp: d.UserMFA.ExpiresAt, HostExp: d.UserHost.ExpiresAt, DelegationExp: d.Delegation.ExpiresAt}
+}
+
+// testCreatePubkeyCheck checks that CreatePubkey gives the check the
+// dependencies as stored, missing ones as missing, returns the check's
+// refusal unchanged, and stores nothing for a refused key.
+func testCreatePubkeyCheck(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
 	must(t, s.CreateUserMFA(c, store.UserMFA{Tenant: "t1", TMSUserID: "disabled", ExpiresAt: future, Enabled: false, Created: t0, Updated: t0}))
@@ -612,37 +640,54 @@ func testCreatePubkeyDependencies(t *testing.T, s store.Store) {
 	must(t, s.CreateUserHost(c, store.UserHost{Tenant: "t1", TMSUserID: "u2", Host: "host1", HostAccount: "acct1", ExpiresAt: future, Created: t0, Updated: t0}))
 	must(t, s.CreateClient(c, client("t1", "c2")))
 	must(t, s.CreateDelegation(c, store.Delegation{Tenant: "t1", ClientID: "c2", ClientUserID: "u1", ExpiresAt: past, Created: t0, Updated: t0}))
+	_, err := s.UpdateClient(c, "t1", "c2", store.ClientUpdate{Enabled: ptr(false)}, t0)
+	must(t, err)
 
+	all := depsSummary{Tenant: true, Client: true, MFA: true, MFAEnabled: true, Host: true, Delegation: true,
+		MFAExp: future, HostExp: future, DelegationExp: future}
+	edit := func(f func(d *depsSummary)) depsSummary { d := all; f(&d); return d }
 	tests := []struct {
-		name    string
-		edit    func(k *store.Pubkey)
-		dep     store.Dependency
-		problem store.Problem
-		expired time.Time
+		name string
+		edit func(k *store.Pubkey)
+		want depsSummary
 	}{
-		{"no mfa", func(k *store.Pubkey) { k.ClientUserID = "ghost" }, store.DependencyUserMFA, store.ProblemMissing, time.Time{}},
-		{"mfa disabled", func(k *store.Pubkey) { k.ClientUserID = "disabled" }, store.DependencyUserMFA, store.ProblemDisabled, time.Time{}},
-		{"mfa expired", func(k *store.Pubkey) { k.ClientUserID = "stale" }, store.DependencyUserMFA, store.ProblemExpired, past},
-		{"no mapping", func(k *store.Pubkey) { k.HostAccount = "other" }, store.DependencyUserHost, store.ProblemMissing, time.Time{}},
-		{"mapping expired", func(k *store.Pubkey) { k.ClientUserID = "u2"; k.Host = "old" }, store.DependencyUserHost, store.ProblemExpired, past},
-		{"no delegation", func(k *store.Pubkey) { k.ClientUserID = "u2" }, store.DependencyDelegation, store.ProblemMissing, time.Time{}},
-		{"delegation expired", func(k *store.Pubkey) { k.ClientID = "c2" }, store.DependencyDelegation, store.ProblemExpired, past},
+		{"complete", func(k *store.Pubkey) {}, all},
+		{"no mfa", func(k *store.Pubkey) { k.ClientUserID = "ghost" }, edit(func(d *depsSummary) {
+			*d = depsSummary{Tenant: true, Client: true}
+		})},
+		{"mfa disabled", func(k *store.Pubkey) { k.ClientUserID = "disabled" }, edit(func(d *depsSummary) {
+			d.MFAEnabled, d.Host, d.HostExp, d.Delegation, d.DelegationExp = false, false, time.Time{}, false, time.Time{}
+		})},
+		{"mfa expired", func(k *store.Pubkey) { k.ClientUserID = "stale" }, edit(func(d *depsSummary) {
+			d.MFAExp, d.Host, d.HostExp, d.Delegation, d.DelegationExp = past, false, time.Time{}, false, time.Time{}
+		})},
+		{"no mapping", func(k *store.Pubkey) { k.HostAccount = "other" }, edit(func(d *depsSummary) { d.Host, d.HostExp = false, time.Time{} })},
+		{"mapping expired", func(k *store.Pubkey) { k.ClientUserID = "u2"; k.Host = "old" }, edit(func(d *depsSummary) {
+			d.HostExp, d.Delegation, d.DelegationExp = past, false, time.Time{}
+		})},
+		{"no delegation", func(k *store.Pubkey) { k.ClientUserID = "u2" }, edit(func(d *depsSummary) { d.Delegation, d.DelegationExp = false, time.Time{} })},
+		{"delegation expired, client disabled", func(k *store.Pubkey) { k.ClientID = "c2" }, edit(func(d *depsSummary) {
+			d.Client, d.DelegationExp = false, past
+		})},
 	}
 	for i, tc := range tests {
 		k := newKey(fmt.Sprintf("SHA256:dep%d", i), 1)
 		tc.edit(&k)
-		_, err := s.CreatePubkey(c, k, false)
-		var de *store.DependencyError
-		if !errors.As(err, &de) {
-			t.Fatalf("%s: got %v, want a DependencyError", tc.name, err)
+		var seen []depsSummary
+		_, err := s.CreatePubkey(c, k, false, func(d store.Dependencies) error {
+			seen = append(seen, summarize(d))
+			return errRefused
+		})
+		if err != errRefused {
+			t.Fatalf("%s: got %v, want the check's refusal unchanged", tc.name, err)
 		}
-		if de.Dependency != tc.dep || de.Problem != tc.problem || !de.ExpiredAt.Equal(tc.expired) {
-			t.Errorf("%s: got %+v, want dependency %d problem %d expired %v", tc.name, *de, tc.dep, tc.problem, tc.expired)
+		if len(seen) != 1 || seen[0] != tc.want {
+			t.Errorf("%s: the check saw %+v, want %+v", tc.name, seen, tc.want)
 		}
 		deps, err := s.Dependencies(c, k.Tenant, k.ClientID, k.ClientUserID, k.Host, k.HostAccount)
 		must(t, err)
-		if err := deps.Check(t0); err == nil {
-			t.Errorf("%s: Dependencies().Check passed, CreatePubkey refused", tc.name)
+		if got := summarize(deps); got != tc.want {
+			t.Errorf("%s: Dependencies %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
 	keys, err := s.ListPubkeys(c, "t1", "")
@@ -650,13 +695,8 @@ func testCreatePubkeyDependencies(t *testing.T, s store.Store) {
 	if len(keys) != 0 {
 		t.Fatalf("refused keys were stored: %+v", keys)
 	}
-	deps, err := s.Dependencies(c, "t1", "c1", "u1", "host1", "acct1")
-	must(t, err)
-	if err := deps.Check(t0); err != nil {
-		t.Fatalf("complete dependencies: %v", err)
-	}
-	if deps.UserMFA.ID == 0 || deps.UserHost.ID == 0 || deps.Delegation.ID == 0 || !deps.UserMFA.ExpiresAt.Equal(future) {
-		t.Fatalf("Dependencies: %+v", deps)
+	if _, err := s.CreatePubkey(c, newKey("SHA256:accepted", 1), false, refuseIncomplete); err != nil {
+		t.Fatalf("a key the check accepts: %v", err)
 	}
 }
 
@@ -665,15 +705,17 @@ func testCreatePubkeyProvision(t *testing.T, s store.Store) {
 	must(t, s.CreateTenant(c, tenantSeed("t1")))
 	must(t, s.CreateClient(c, client("t1", "c1")))
 	k := newKey("SHA256:mvp", 1)
-	_, err := s.CreatePubkey(c, k, false)
-	var de *store.DependencyError
-	if !errors.As(err, &de) || de.Dependency != store.DependencyUserMFA {
-		t.Fatalf("without provisioning: got %v", err)
-	}
-	got, err := s.CreatePubkey(c, k, true)
+	_, err := s.CreatePubkey(c, k, false, refuseIncomplete)
+	wantErr(t, err, errRefused)
+	var seen depsSummary
+	got, err := s.CreatePubkey(c, k, true, func(d store.Dependencies) error { seen = summarize(d); return refuseIncomplete(d) })
 	must(t, err)
 	if got.ID == 0 {
 		t.Fatal("no id")
+	}
+	if want := (depsSummary{Tenant: true, Client: true, MFA: true, MFAEnabled: true, Host: true, Delegation: true,
+		MFAExp: store.Never, HostExp: store.Never, DelegationExp: store.Never}); seen != want {
+		t.Fatalf("the check saw %+v after provisioning, want %+v", seen, want)
 	}
 	m, err := s.GetUserMFA(c, "t1", "u1")
 	must(t, err)
@@ -697,10 +739,8 @@ func testCreatePubkeyProvision(t *testing.T, s store.Store) {
 	wantCount(t, "disable", n, err, 1)
 	k2 := newKey("SHA256:mvp2", 1)
 	k2.Host = "host9"
-	_, err = s.CreatePubkey(c, k2, true)
-	if !errors.As(err, &de) || de.Problem != store.ProblemDisabled {
-		t.Fatalf("provisioning over a disabled MFA record: got %v", err)
-	}
+	_, err = s.CreatePubkey(c, k2, true, refuseIncomplete)
+	wantErr(t, err, errRefused)
 	m, err = s.GetUserMFA(c, "t1", "u1")
 	must(t, err)
 	if m.Enabled {
@@ -715,11 +755,11 @@ func testPubkeyQueries(t *testing.T, s store.Store) {
 	world(t, s)
 	must(t, s.CreateClient(c, client("t1", "c2")))
 	must(t, s.CreateDelegation(c, store.Delegation{Tenant: "t1", ClientID: "c2", ClientUserID: "u1", ExpiresAt: future, Created: t0, Updated: t0}))
-	k1, err := s.CreatePubkey(c, newKey("SHA256:a", 1), false)
+	k1, err := s.CreatePubkey(c, newKey("SHA256:a", 1), false, nil)
 	must(t, err)
 	k2 := newKey("SHA256:b", 1)
 	k2.ClientID = "c2"
-	k2, err = s.CreatePubkey(c, k2, false)
+	k2, err = s.CreatePubkey(c, k2, false, nil)
 	must(t, err)
 
 	if _, err := s.GetPubkey(c, "t1", k2.ID, "c1"); !errors.Is(err, store.ErrNotFound) {
@@ -760,7 +800,7 @@ func testPubkeyQueries(t *testing.T, s store.Store) {
 func testUpdatePubkey(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
-	k, err := s.CreatePubkey(c, newKey("SHA256:u", 5), false)
+	k, err := s.CreatePubkey(c, newKey("SHA256:u", 5), false, nil)
 	must(t, err)
 	key := store.PubkeyKey{Tenant: "t1", ClientID: "c1", Host: "host1", Fingerprint: "SHA256:u"}
 	// Use two of the five.
@@ -814,7 +854,7 @@ func testCascades(t *testing.T, s store.Store) {
 		}
 		world(t, s)
 		fp := fmt.Sprintf("SHA256:cascade%d", i)
-		_, err := s.CreatePubkey(c, newKey(fp, 1), false)
+		_, err := s.CreatePubkey(c, newKey(fp, 1), false, nil)
 		must(t, err)
 		must(t, s.CreateReservation(c, store.Reservation{ResID: fmt.Sprintf("res%d", i), ParentResID: fmt.Sprintf("res%d", i),
 			Tenant: "t1", ClientID: "c1", ClientUserID: "u1", Host: "host1", Fingerprint: fp, ExpiresAt: future, Created: t0, Updated: t0}))
@@ -844,14 +884,14 @@ func testCascades(t *testing.T, s store.Store) {
 func testLookupKey(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
-	k, err := s.CreatePubkey(c, newKey("SHA256:look", 2), false)
+	k, err := s.CreatePubkey(c, newKey("SHA256:look", 2), false, nil)
 	must(t, err)
 	ks, err := s.LookupKey(c, "host1", "SHA256:look", "acct1")
 	must(t, err)
-	want := store.KeyState{Key: k, TenantEnabled: true, ClientEnabled: true, UserMFAEnabled: true,
-		UserMFAExpiresAt: future, UserHostExpiresAt: future, DelegationExpiresAt: future}
-	if ks != want {
-		t.Fatalf("LookupKey: got %+v, want %+v", ks, want)
+	all := depsSummary{Tenant: true, Client: true, MFA: true, MFAEnabled: true, Host: true, Delegation: true,
+		MFAExp: future, HostExp: future, DelegationExp: future}
+	if ks.Key != k || summarize(ks.Deps) != all || !ks.LastUsedAt.IsZero() {
+		t.Fatalf("LookupKey: got %+v, want %+v with %+v", ks, k, all)
 	}
 	for _, q := range [][3]string{{"host2", "SHA256:look", "acct1"}, {"host1", "SHA256:LOOK", "acct1"}, {"host1", "SHA256:look", "acct2"}} {
 		if _, err := s.LookupKey(c, q[0], q[1], q[2]); !errors.Is(err, store.ErrNotFound) {
@@ -875,8 +915,9 @@ func testLookupKey(t *testing.T, s store.Store) {
 	}
 	ks, err = s.LookupKey(c, "host1", "SHA256:look", "acct1")
 	must(t, err)
-	if ks.TenantEnabled || ks.ClientEnabled || ks.UserMFAEnabled || !ks.UserHostExpiresAt.Equal(past) ||
-		!ks.DelegationExpiresAt.Equal(past.Add(time.Minute)) || !ks.LastUsedAt.Equal(t0) || ks.Key.RemainingUses != 1 {
+	changed := all
+	changed.Tenant, changed.Client, changed.MFAEnabled, changed.HostExp, changed.DelegationExp = false, false, false, past, past.Add(time.Minute)
+	if summarize(ks.Deps) != changed || !ks.LastUsedAt.Equal(t0) || ks.Key.RemainingUses != 1 {
 		t.Fatalf("LookupKey after changes: %+v", ks)
 	}
 }
@@ -884,7 +925,7 @@ func testLookupKey(t *testing.T, s store.Store) {
 func testUseKey(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
-	k, err := s.CreatePubkey(c, newKey("SHA256:use", 2), false)
+	k, err := s.CreatePubkey(c, newKey("SHA256:use", 2), false, nil)
 	must(t, err)
 	window := 10 * time.Second
 	steps := []struct {
@@ -912,7 +953,7 @@ func testUseKey(t *testing.T, s store.Store) {
 func testReservations(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
-	_, err := s.CreatePubkey(c, newKey("SHA256:res", 2), false)
+	_, err := s.CreatePubkey(c, newKey("SHA256:res", 2), false, nil)
 	must(t, err)
 	r := store.Reservation{ResID: "p1", ParentResID: "p1", Tenant: "t1", ClientID: "c1", ClientUserID: "u1",
 		Host: "host1", Fingerprint: "SHA256:res", ExpiresAt: future, Created: t0, Updated: t0}
@@ -972,7 +1013,7 @@ func testConcurrentProvisioning(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.CreatePubkey(c, newKey(fmt.Sprintf("SHA256:conc%d", i), 1), true)
+			_, err := s.CreatePubkey(c, newKey(fmt.Sprintf("SHA256:conc%d", i), 1), true, nil)
 			errs <- err
 		}()
 	}
@@ -1003,7 +1044,7 @@ func testConcurrentUse(t *testing.T, s store.Store) {
 	c := ctx(t)
 	world(t, s)
 	const uses = 7
-	k, err := s.CreatePubkey(c, newKey("SHA256:race", uses), false)
+	k, err := s.CreatePubkey(c, newKey("SHA256:race", uses), false, nil)
 	must(t, err)
 	const n = 200
 	var (
@@ -1050,7 +1091,7 @@ func testConcurrentMixed(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			fp := fmt.Sprintf("SHA256:mixed%d", i)
-			k, err := s.CreatePubkey(c, newKey(fp, 3), false)
+			k, err := s.CreatePubkey(c, newKey(fp, 3), false, nil)
 			if err != nil {
 				errs <- err
 				return
