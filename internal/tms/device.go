@@ -135,6 +135,20 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, req DeviceReques
 	}
 }
 
+// TenantIssuer reports whether a tenant serves its own OAuth endpoints:
+// whether it exists and is enabled. A name that no tenant can have is
+// answered false without a look-up.
+func (s *Service) TenantIssuer(ctx context.Context, tenant string) (bool, error) {
+	if checkText("tenant", tenant) != nil {
+		return false, nil
+	}
+	enabled, err := s.tenantEnabled(ctx, tenant)
+	if err != nil {
+		return false, oauthStoreError(err)
+	}
+	return enabled, nil
+}
+
 // checkScope returns the scope to store, or invalid_scope.
 func checkScope(scope string) (string, error) {
 	fields := strings.Fields(scope)
@@ -185,6 +199,9 @@ type TokenOwner struct {
 
 // DevicePoll is a token request with the device_code grant.
 type DevicePoll struct {
+	// Tenant, when set, is the tenant whose token endpoint was asked: a
+	// device code issued in another tenant is refused as unknown.
+	Tenant     string
 	ClientID   string
 	DeviceCode string
 	// Style is how the request authenticated its client.
@@ -205,13 +222,17 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 	}
 	hash := hashToken(p.DeviceCode)
 	now := s.now()
-	var slow bool
+	var slow, otherTenant bool
 	before, err := s.store.TouchDeviceAuthorization(ctx, hash, p.ClientID, p.Style, now, func(b store.DeviceAuthorization) bool {
+		if p.Tenant != "" && b.Tenant != p.Tenant {
+			otherTenant = true
+			return false
+		}
 		var record bool
 		slow, record = pace(b, p.Style, now)
 		return record && b.State == store.DevicePending
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && otherTenant) {
 		return TokenGrant{}, oauthError(OAuthInvalidGrant, "device_code: unknown, or issued to another client")
 	}
 	if err != nil {

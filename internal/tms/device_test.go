@@ -546,3 +546,51 @@ func TestPasswordSignInOnlyForLocalUsers(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantBoundTokens: the endpoints of a tenant accept only the device
+// codes and tokens issued in it; a code or token shown to another tenant's
+// endpoints is refused or ignored there and keeps working where it belongs.
+func TestTenantBoundTokens(t *testing.T) {
+	f := newFlowFixture(t)
+	ctx := context.Background()
+	g := f.start(t)
+	f.approve(t, g, "s1", "3")
+	f.clock.Add(5 * time.Second)
+	_, err := f.svc.PollDeviceToken(ctx, DevicePoll{Tenant: DefaultTenant, ClientID: CLIClientID, DeviceCode: g.DeviceCode, Style: store.PollBody})
+	wantOAuth(t, err, OAuthInvalidGrant)
+	tok, err := f.svc.PollDeviceToken(ctx, DevicePoll{Tenant: TestTenant, ClientID: CLIClientID, DeviceCode: g.DeviceCode, Style: store.PollBody})
+	if err != nil {
+		t.Fatalf("poll at the code's own tenant after a poll at another: %v", err)
+	}
+
+	_, err = f.svc.RefreshToken(ctx, RefreshGrant{Tenant: DefaultTenant, ClientID: CLIClientID, RefreshToken: tok.RefreshToken})
+	wantOAuth(t, err, OAuthInvalidGrant)
+	if _, err := f.svc.RevokeToken(ctx, DefaultTenant, CLIClientID, tok.RefreshToken); err != nil {
+		t.Fatalf("revoke at another tenant: %v", err)
+	}
+	if _, err := f.svc.AuthenticateBearer(ctx, tok.AccessToken); err != nil {
+		t.Fatalf("access token after a refresh and a revocation at another tenant: %v", err)
+	}
+	tok2, err := f.svc.RefreshToken(ctx, RefreshGrant{Tenant: TestTenant, ClientID: CLIClientID, RefreshToken: tok.RefreshToken})
+	if err != nil {
+		t.Fatalf("refresh at the token's own tenant: %v", err)
+	}
+	if _, err := f.svc.RevokeToken(ctx, TestTenant, CLIClientID, tok2.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.AuthenticateBearer(ctx, tok2.AccessToken); ErrorKind(err) != KindUnauthorized {
+		t.Fatalf("access token after revocation at its tenant: %v", err)
+	}
+	if _, err := f.svc.RevokeToken(ctx, TestTenant, CLIClientID, "unknown"); err != nil {
+		t.Fatalf("revoke an unknown token: %v", err)
+	}
+
+	if _, err := f.st.SetTenantEnabled(ctx, DefaultTenant, false, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]bool{TestTenant: true, DefaultTenant: false, "nosuch": false, "": false, "a\x00b": false} {
+		if got, err := f.svc.TenantIssuer(ctx, tenant); err != nil || got != want {
+			t.Errorf("TenantIssuer(%q) = %v, %v; want %v", tenant, got, err, want)
+		}
+	}
+}

@@ -12,6 +12,10 @@ import (
 
 // RefreshGrant is a token request with the refresh_token grant.
 type RefreshGrant struct {
+	// Tenant, when set, is the tenant whose token endpoint was asked: a
+	// refresh token issued in another tenant is refused as unknown and
+	// stays usable where it belongs.
+	Tenant       string
 	ClientID     string
 	RefreshToken string
 	// Scope, when set, must not ask for more than the token has.
@@ -39,6 +43,9 @@ func (s *Service) RefreshToken(ctx context.Context, g RefreshGrant) (TokenGrant,
 	}
 	if err != nil {
 		return TokenGrant{}, oauthStoreError(err)
+	}
+	if g.Tenant != "" && ts.Token.Tenant != g.Tenant {
+		return TokenGrant{}, oauthError(OAuthInvalidGrant, "refresh_token: unknown, or issued to another client")
 	}
 	owner := TokenGrant{TokenOwner: TokenOwner{Tenant: ts.Token.Tenant, Username: ts.Token.Username}}
 	now := s.now()
@@ -94,8 +101,10 @@ func usable(ts store.TokenState, now time.Time) error {
 
 // RevokeToken revokes a token and every token of the same login
 // (RFC 7009), and returns whose login it ended. Unknown tokens, and tokens
-// of other clients, are ignored, as the RFC asks.
-func (s *Service) RevokeToken(ctx context.Context, clientID, token string) (TokenOwner, error) {
+// of other clients, are ignored, as the RFC asks; with tenant set, a client
+// is the client of that tenant, so tokens issued in another tenant are
+// ignored too.
+func (s *Service) RevokeToken(ctx context.Context, tenant, clientID, token string) (TokenOwner, error) {
 	if token == "" {
 		return TokenOwner{}, oauthError(OAuthInvalidRequest, "token: required")
 	}
@@ -103,6 +112,8 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, token string) (Toke
 	var owner TokenOwner
 	ts, err := s.store.GetToken(ctx, hash)
 	switch {
+	case err == nil && tenant != "" && ts.Token.Tenant != tenant:
+		return TokenOwner{}, nil
 	case err == nil && ts.Token.ClientID == clientID:
 		owner = TokenOwner{Tenant: ts.Token.Tenant, Username: ts.Token.Username}
 	case err != nil && !errors.Is(err, store.ErrNotFound):
