@@ -170,8 +170,13 @@ func (a *API) dispatch(w http.ResponseWriter, r *http.Request) {
 	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		h.ServeHTTP(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "No route "+r.Method+" "+r.URL.Path)
+		NotFound(w, r)
 	}
+}
+
+// NotFound answers a request as the API answers a path it does not serve.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "No route "+r.Method+" "+r.URL.Path)
 }
 
 // statusProbe records what the mux's own error handler would answer.

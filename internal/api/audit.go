@@ -67,6 +67,10 @@ var auditTypes = map[string]string{
 	"POST /v1/oauth2/device/signin":  audit.TypeLogin,
 	"POST /v1/oauth2/device/enroll":  audit.TypeTOTPEnroll,
 	"POST /v1/oauth2/device/consent": audit.TypeDeviceDecide,
+
+	"POST /v1/oauth2/tenants/{tenant}/device/code": audit.TypeDeviceStart,
+	"POST /v1/oauth2/tenants/{tenant}/token":       audit.TypeTokenIssue,
+	"POST /v1/oauth2/tenants/{tenant}/revoke":      audit.TypeTokenRevoke,
 }
 
 // auditSubject says where a body field, path value or query parameter of

@@ -477,7 +477,22 @@ func TestServerMatchesSpec(t *testing.T) {
 		c.do(call{op: "POST /v1/oauth2/token", form: poll}, 400)
 		refreshed := c.do(call{op: "POST /v1/oauth2/token", form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"tms-cli"}}}, 200)
 		c.keep("refreshed refresh token", refreshed.str(t, "refresh_token"))
-		access := c.keep("refreshed access token", refreshed.str(t, "access_token"))
+		refresh = c.keep("refreshed refresh token", refreshed.str(t, "refresh_token"))
+
+		// The issuer of tenant test: its metadata and endpoints; another
+		// tenant's endpoints know nothing of its tokens.
+		testIssuer := map[string]string{"tenant": "test"}
+		c.do(call{op: "GET /.well-known/oauth-authorization-server/v1/oauth2/tenants/{tenant}", path: testIssuer}, 200)
+		c.do(call{op: "GET /.well-known/oauth-authorization-server/v1/oauth2/tenants/{tenant}", path: map[string]string{"tenant": "nosuch"}}, 404)
+		c.do(call{op: "POST /v1/oauth2/tenants/{tenant}/device/code", path: testIssuer, form: url.Values{"client_id": {"tms-cli"}}}, 200)
+		c.do(call{op: "POST /v1/oauth2/tenants/{tenant}/device/code", path: map[string]string{"tenant": "nosuch"},
+			form: url.Values{"client_id": {"tms-cli"}}}, 404)
+		refreshGrant := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"tms-cli"}}
+		c.do(call{op: "POST /v1/oauth2/tenants/{tenant}/token", path: map[string]string{"tenant": "default"}, form: refreshGrant}, 400)
+		refreshed = c.do(call{op: "POST /v1/oauth2/tenants/{tenant}/token", path: testIssuer, form: refreshGrant}, 200)
+		access := c.keep("access token of tenant test", refreshed.str(t, "access_token"))
+		c.do(call{op: "POST /v1/oauth2/tenants/{tenant}/revoke", path: map[string]string{"tenant": "default"},
+			form: url.Values{"token": {access}, "client_id": {"tms-cli"}}}, 200)
 
 		bearer := map[string]string{"Authorization": "Bearer " + access}
 		c.do(call{op: "GET /v1/tms/user/me", header: bearer}, 200)
@@ -496,6 +511,7 @@ func TestServerMatchesSpec(t *testing.T) {
 		c.do(call{op: "GET /v1/tms/user/delegations", header: bearer}, 200)
 		c.do(call{op: "DELETE /v1/tms/user/delegations/{client_id}", path: map[string]string{"client_id": "portal"}, header: bearer}, 404)
 		c.do(call{op: "DELETE /v1/tms/user/delegations/{client_id}", path: map[string]string{"client_id": "tms-cli"}, header: bearer}, 200)
+		c.do(call{op: "POST /v1/oauth2/tenants/{tenant}/revoke", path: testIssuer, form: url.Values{"token": {access}, "client_id": {"tms-cli"}}}, 200)
 		c.do(call{op: "POST /v1/oauth2/revoke", form: url.Values{"token": {access}, "client_id": {"tms-cli"}}}, 200)
 		c.do(call{op: "POST /v1/oauth2/revoke", form: url.Values{"client_id": {"tms-cli"}}, header: map[string]string{"Authorization": "Basic dG1zLWNsaTp4"}, bad: true}, 401)
 		c.do(call{op: "GET /v1/tms/user/delegations", header: bearer}, 401)

@@ -160,15 +160,33 @@ func authenticateClient(r *http.Request, form url.Values) (clientAuth, error) {
 // /docs of package apidocs), which the metadata names.
 const serviceDocumentationPath = "/docs"
 
-// metadata serves the authorization server metadata (RFC 8414).
+// endpoints are the URLs of an issuer's client endpoints.
+type endpoints struct {
+	deviceCode, token, revoke string
+}
+
+// endpointsOf returns the endpoints of the issuer a request was sent to:
+// the server's, or a tenant's.
+func (h *Handler) endpointsOf(r *http.Request) endpoints {
+	if r.PathValue("tenant") == "" {
+		base := h.base(r)
+		return endpoints{base + DeviceCodePath, base + TokenPath, base + RevokePath}
+	}
+	issuer := h.issuer(r)
+	return endpoints{issuer + IssuerDeviceCodePath, issuer + IssuerTokenPath, issuer + IssuerRevokePath}
+}
+
+// metadata serves the authorization server metadata (RFC 8414) of the
+// server or of a tenant's issuer.
 func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 	base := h.base(r)
+	ep := h.endpointsOf(r)
 	hdr := w.Header()
 	body, _ := json.Marshal(map[string]any{
-		"issuer":                                     base,
-		"device_authorization_endpoint":              base + DeviceCodePath,
-		"token_endpoint":                             base + TokenPath,
-		"revocation_endpoint":                        base + RevokePath,
+		"issuer":                                     h.issuer(r),
+		"device_authorization_endpoint":              ep.deviceCode,
+		"token_endpoint":                             ep.token,
+		"revocation_endpoint":                        ep.revoke,
 		"grant_types_supported":                      []string{grantDeviceCode, grantRefreshToken},
 		"response_types_supported":                   []string{},
 		"token_endpoint_auth_methods_supported":      []string{"none"},
@@ -182,15 +200,45 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// deviceCode serves the device authorization endpoint (RFC 8628 §3.1-3.2).
-// The extra parameter tenant chooses the tenant (default: "default").
+// requestTenant returns the tenant a client request names: in the path of
+// a tenant's endpoint, or as the parameter tenant in the query or the body;
+// "" when none does. Names that disagree are refused.
+func requestTenant(r *http.Request, form url.Values) (string, error) {
+	query := r.URL.Query()["tenant"]
+	if len(query) > 1 {
+		return "", &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: "tenant: given more than once"}
+	}
+	var tenant, from string
+	for _, c := range []struct{ where, name string }{{"path", r.PathValue("tenant")}, {"query", strings.Join(query, "")},
+		{"body", form.Get("tenant")}} {
+		if c.name == "" {
+			continue
+		}
+		if tenant != "" && c.name != tenant {
+			return "", &tms.OAuthError{Code: tms.OAuthInvalidRequest,
+				Description: fmt.Sprintf("tenant: the %s names %q, the %s %q", from, tenant, c.where, c.name)}
+		}
+		tenant, from = c.name, c.where
+	}
+	return tenant, nil
+}
+
+// deviceCode serves the device authorization endpoint (RFC 8628 §3.1-3.2)
+// of the server or of a tenant. At the server's, the extra parameter
+// tenant (in the query or the body) chooses the tenant (default:
+// "default").
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 	form, client, ok := h.clientRequest(w, r)
 	if !ok {
 		return
 	}
-	noteClient(r, client.clientID, form.Get("tenant"))
-	g, err := h.svc.StartDeviceAuthorization(r.Context(), tms.DeviceRequest{Tenant: form.Get("tenant"), ClientID: client.clientID,
+	tenant, err := requestTenant(r, form)
+	noteClient(r, client.clientID, tenant)
+	if err != nil {
+		h.fail(w, r, err, client.style == store.PollHeader)
+		return
+	}
+	g, err := h.svc.StartDeviceAuthorization(r.Context(), tms.DeviceRequest{Tenant: tenant, ClientID: client.clientID,
 		Scope: form.Get("scope")})
 	if err != nil {
 		h.fail(w, r, err, client.style == store.PollHeader)
@@ -220,24 +268,26 @@ type tokenResponse struct {
 }
 
 // token serves the token endpoint for the device_code and refresh_token
-// grants.
+// grants. A tenant's endpoint, or the server's with the parameter tenant,
+// accepts only device codes and refresh tokens issued in that tenant.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	form, client, ok := h.clientRequest(w, r)
 	if !ok {
 		return
 	}
 	basic := client.style == store.PollHeader
-	noteClient(r, client.clientID, "")
+	tenant, err := requestTenant(r, form)
+	noteClient(r, client.clientID, tenant)
 	var grant tms.TokenGrant
-	var err error
-	switch gt := form.Get("grant_type"); gt {
-	case grantDeviceCode:
-		grant, err = h.svc.PollDeviceToken(r.Context(), tms.DevicePoll{ClientID: client.clientID, DeviceCode: form.Get("device_code"),
-			Style: client.style})
-	case grantRefreshToken:
-		grant, err = h.svc.RefreshToken(r.Context(), tms.RefreshGrant{ClientID: client.clientID, RefreshToken: form.Get("refresh_token"),
-			Scope: form.Get("scope")})
-	case "":
+	switch gt := form.Get("grant_type"); {
+	case err != nil:
+	case gt == grantDeviceCode:
+		grant, err = h.svc.PollDeviceToken(r.Context(), tms.DevicePoll{Tenant: tenant, ClientID: client.clientID,
+			DeviceCode: form.Get("device_code"), Style: client.style})
+	case gt == grantRefreshToken:
+		grant, err = h.svc.RefreshToken(r.Context(), tms.RefreshGrant{Tenant: tenant, ClientID: client.clientID,
+			RefreshToken: form.Get("refresh_token"), Scope: form.Get("scope")})
+	case gt == "":
 		err = &tms.OAuthError{Code: tms.OAuthInvalidRequest, Description: "grant_type: required"}
 	default:
 		err = &tms.OAuthError{Code: tms.OAuthUnsupportedGrantType,
@@ -286,14 +336,19 @@ func deviceFlowEvents() []string {
 }
 
 // revoke serves token revocation (RFC 7009): the token and every token of
-// the same login stop working. Unknown tokens get 200 as well.
+// the same login stop working. Unknown tokens, and at a tenant's endpoint
+// tokens of other tenants, get 200 as well and stay as they are.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	form, client, ok := h.clientRequest(w, r)
 	if !ok {
 		return
 	}
-	noteClient(r, client.clientID, "")
-	owner, err := h.svc.RevokeToken(r.Context(), client.clientID, strings.TrimSpace(form.Get("token")))
+	tenant, err := requestTenant(r, form)
+	noteClient(r, client.clientID, tenant)
+	var owner tms.TokenOwner
+	if err == nil {
+		owner, err = h.svc.RevokeToken(r.Context(), tenant, client.clientID, strings.TrimSpace(form.Get("token")))
+	}
 	noteOwner(r, owner)
 	if err != nil {
 		h.fail(w, r, err, client.style == store.PollHeader)

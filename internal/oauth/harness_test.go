@@ -114,7 +114,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 		t.Fatal(err)
 	}
 	h := oauth.New(oauth.Options{Service: svc, AttemptsPerMinute: o.attempts, AttemptsPerMinuteTotal: o.attemptsTotal, Now: ts.limiter.Now,
-		Metrics: ts.metrics})
+		Metrics: ts.metrics, NotFound: api.NotFound})
 	if o.audit {
 		ts.audit = audit.New(st, audit.Options{FlushInterval: 5 * time.Millisecond})
 		t.Cleanup(func() {

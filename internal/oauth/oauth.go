@@ -11,6 +11,7 @@ package oauth
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,10 +27,22 @@ const (
 	RevokePath     = "/v1/oauth2/revoke"
 	// DevicePath is the verification URI: the page where the user enters
 	// the code.
-	DevicePath  = "/v1/oauth2/device"
-	signInPath  = DevicePath + "/signin"
-	enrollPath  = DevicePath + "/enroll"
-	consentPath = DevicePath + "/consent"
+	DevicePath = "/v1/oauth2/device"
+	// TenantsPath is where the issuers of the tenants are:
+	// TenantsPath + "/" + tenant is the issuer of a tenant, with its own
+	// device-code, token and revocation endpoints under it, and its
+	// metadata is at MetadataPath + TenantsPath + "/" + tenant
+	// (RFC 8414 §3.1).
+	TenantsPath = "/v1/oauth2/tenants"
+	// The endpoints of a tenant's issuer, relative to it.
+	IssuerDeviceCodePath = "/device/code"
+	IssuerTokenPath      = "/token"
+	IssuerRevokePath     = "/revoke"
+
+	issuerPattern = TenantsPath + "/{tenant}"
+	signInPath    = DevicePath + "/signin"
+	enrollPath    = DevicePath + "/enroll"
+	consentPath   = DevicePath + "/consent"
 )
 
 // Options configure a Handler.
@@ -54,18 +67,23 @@ type Options struct {
 	// Metrics counts device-flow events and rate-limit refusals; nil
 	// counts nothing.
 	Metrics *metrics.Metrics
+	// NotFound answers a request for a tenant that does not exist or is
+	// disabled, as the server answers a path it does not serve; nil means
+	// http.NotFound.
+	NotFound http.HandlerFunc
 }
 
 // Handler serves the OAuth endpoints and the browser pages.
 type Handler struct {
-	svc     *tms.Service
-	log     *slog.Logger
-	baseURL string
-	limits  *limiter
-	pages   *pages
-	retry   time.Duration
-	now     func() time.Time
-	metrics *metrics.Metrics
+	svc      *tms.Service
+	log      *slog.Logger
+	baseURL  string
+	limits   *limiter
+	pages    *pages
+	retry    time.Duration
+	now      func() time.Time
+	metrics  *metrics.Metrics
+	notFound http.HandlerFunc
 }
 
 // New returns a Handler.
@@ -86,15 +104,19 @@ func New(opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	opts.Metrics.DeclareDeviceFlowEvents(deviceFlowEvents()...)
+	if opts.NotFound == nil {
+		opts.NotFound = http.NotFound
+	}
 	return &Handler{
-		svc:     opts.Service,
-		log:     opts.Logger,
-		baseURL: strings.TrimRight(opts.BaseURL, "/"),
-		limits:  newLimiter(opts.AttemptsPerMinute, opts.AttemptsPerMinuteTotal, opts.Now),
-		pages:   mustParsePages(),
-		retry:   opts.RetryAfter,
-		now:     opts.Now,
-		metrics: opts.Metrics,
+		svc:      opts.Service,
+		log:      opts.Logger,
+		baseURL:  strings.TrimRight(opts.BaseURL, "/"),
+		limits:   newLimiter(opts.AttemptsPerMinute, opts.AttemptsPerMinuteTotal, opts.Now),
+		pages:    mustParsePages(),
+		retry:    opts.RetryAfter,
+		now:      opts.Now,
+		metrics:  opts.Metrics,
+		notFound: opts.NotFound,
 	}
 }
 
@@ -105,6 +127,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+TokenPath, h.token)
 	mux.HandleFunc("POST "+RevokePath, h.revoke)
 
+	mux.HandleFunc("GET "+MetadataPath+issuerPattern, h.ofTenant(h.metadata))
+	mux.HandleFunc("POST "+issuerPattern+IssuerDeviceCodePath, h.ofTenant(h.deviceCode))
+	mux.HandleFunc("POST "+issuerPattern+IssuerTokenPath, h.ofTenant(h.token))
+	mux.HandleFunc("POST "+issuerPattern+IssuerRevokePath, h.ofTenant(h.revoke))
+
 	mux.HandleFunc("GET "+DevicePath, h.codePage)
 	mux.HandleFunc("POST "+DevicePath, h.submitCode)
 	mux.HandleFunc("GET "+signInPath, h.signInPage)
@@ -113,6 +140,32 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+enrollPath, h.submitEnroll)
 	mux.HandleFunc("GET "+consentPath, h.consentPage)
 	mux.HandleFunc("POST "+consentPath, h.submitConsent)
+}
+
+// ofTenant serves a route of a tenant's issuer when the tenant in the path
+// exists and is enabled, and otherwise answers as for a path the server
+// does not serve.
+func (h *Handler) ofTenant(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ok, err := h.svc.TenantIssuer(r.Context(), r.PathValue("tenant"))
+		switch {
+		case err != nil:
+			h.fail(w, r, err, false)
+		case !ok:
+			h.notFound(w, r)
+		default:
+			next(w, r)
+		}
+	}
+}
+
+// issuer returns the issuer identifier of a request: the server's URL, or
+// for a tenant's endpoints the URL of the tenant's issuer.
+func (h *Handler) issuer(r *http.Request) string {
+	if tenant := r.PathValue("tenant"); tenant != "" {
+		return h.base(r) + TenantsPath + "/" + url.PathEscape(tenant)
+	}
+	return h.base(r)
 }
 
 // base returns the public URL of the server for a request.

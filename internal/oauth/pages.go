@@ -171,18 +171,32 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 }
 
 // codePage shows the form to enter a code, or, with ?user_code= (the
-// verification_uri_complete of RFC 8628), asks to confirm the code.
+// verification_uri_complete of RFC 8628), asks to confirm the code and
+// shows the application and the tenant it is for. Looking a code up here
+// counts against the rate limit like entering it.
 func (h *Handler) codePage(w http.ResponseWriter, r *http.Request) {
 	s := h.sessionFor(w, r)
 	d := pageData{Title: "Sign in to TMS", CSRF: s.csrf()}
-	if typed := r.URL.Query().Get("user_code"); typed != "" {
-		if code, ok := tms.NormalizeUserCode(typed); ok {
-			d.UserCode, d.Prefilled, d.Title = tms.FormatUserCode(code), true, "Confirm your code"
-		} else {
-			d.UserCode = typed
-			d.Error = "That is not a valid code. Codes have 8 letters, like WDJB-MJHT; check the code your device shows."
-		}
+	typed := r.URL.Query().Get("user_code")
+	if typed == "" {
+		h.render(w, r, h.pages.code, http.StatusOK, d)
+		return
 	}
+	if _, ok := tms.NormalizeUserCode(typed); !ok {
+		d.UserCode = typed
+		d.Error = "That is not a valid code. Codes have 8 letters, like WDJB-MJHT; check the code your device shows."
+		h.render(w, r, h.pages.code, http.StatusOK, d)
+		return
+	}
+	if h.limited(w, r) {
+		return
+	}
+	view, err := h.svc.LookupUserCode(r.Context(), typed)
+	if err != nil {
+		h.flowFailure(w, r, s, typed, err, nil)
+		return
+	}
+	d.View, d.UserCode, d.Prefilled, d.Title = view, view.UserCode, true, "Confirm your code"
 	h.render(w, r, h.pages.code, http.StatusOK, d)
 }
 
@@ -351,7 +365,7 @@ func (h *Handler) submitConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	if view.State == store.DeviceDenied {
 		h.result(w, r, http.StatusOK, "Request denied", "ok",
-			"You denied the request. The device gets no access. You can close this window.", false)
+			"You denied the request of "+view.AppName+" in tenant "+view.Tenant+". The device gets no access. You can close this window.", false)
 		return
 	}
 	until := h.now().UTC().AddDate(0, 0, view.Days).Format("2006-01-02")

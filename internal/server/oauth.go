@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 
+	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/config"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/oauth"
@@ -33,5 +34,6 @@ func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, b
 		AttemptsPerMinuteTotal: cfg.OAuth.UserCodeAttemptsPerMinuteTotal,
 		RetryAfter:             cfg.Limits.RetryAfter.Duration,
 		Metrics:                m,
+		NotFound:               api.NotFound,
 	})
 }
