@@ -139,6 +139,8 @@ set up an authenticator app.
 
 Signing in renews your MFA record and approving gives the tms command line
 a delegation, so tms keys can then create and delete your own SSH keys.
+tms login uses the OAuth endpoints of the tenant, which it reads from the
+tenant's metadata (/.well-known/oauth-authorization-server/v1/oauth2/tenants/NAME).
 ` + userConnectionHelp,
 		Example: `  # A development server (tms server --dev) and its test user:
   . ~/.tms/dev.env
@@ -181,8 +183,11 @@ func runLogin(ctx context.Context, stdio IO, f userFlags, qr bool) error {
 		return &usageError{fmt.Errorf("--cacert: %w", err)}
 	}
 	octx := context.WithValue(ctx, oauth2.HTTPClient, api.HTTPClient())
-	cfg := oauthConfig(server)
-	da, err := cfg.DeviceAuth(octx, oauth2.SetAuthURLParam("tenant", tenant.value))
+	cfg, err := tenantOAuthConfig(octx, api.HTTPClient(), server, tenant.value)
+	if err != nil {
+		return err
+	}
+	da, err := cfg.DeviceAuth(octx)
 	if err != nil {
 		return fmt.Errorf("start the login at %s: %w", server, oauthError(err))
 	}

@@ -155,6 +155,17 @@ func TestLoginAndKeys(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Logged in to "+srv.URL+" as testuser1 (tenant test)") {
 		t.Fatalf("tms login: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
+	// tms login read the tenant's metadata and used the tenant's endpoints.
+	logs := srv.Output.String()
+	for _, route := range []string{"GET /.well-known/oauth-authorization-server/v1/oauth2/tenants/{tenant}",
+		"POST /v1/oauth2/tenants/{tenant}/device/code", "POST /v1/oauth2/tenants/{tenant}/token"} {
+		if !strings.Contains(logs, route) {
+			t.Errorf("the server logged no request to %s:\n%s", route, logs)
+		}
+	}
+	if strings.Contains(logs, "POST /v1/oauth2/device/code") {
+		t.Errorf("tms login used the server-wide device-code endpoint:\n%s", logs)
+	}
 	files, err := filepath.Glob(filepath.Join(home, ".config", "tms", "login-*.json"))
 	if err != nil || len(files) != 1 {
 		t.Fatalf("stored logins: %v %v", files, err)
@@ -259,7 +270,7 @@ func TestUserCommandInputs(t *testing.T) {
 		t.Fatalf("totp code printed %q", code)
 	}
 	// A login to an unknown tenant fails at once with the server's reason.
-	env.fails(t, 1, "tenant", "login", "--tenant", "nope", "--no-qr")
+	env.fails(t, 1, "tenant nope does not exist or is disabled", "login", "--tenant", "nope", "--no-qr")
 }
 
 func TestUsersCommands(t *testing.T) {
