@@ -154,7 +154,8 @@ start_server() {
 	local port
 	port=$("$benchtool" freeport)
 	base_url=http://127.0.0.1:$port
-	local env=(TMS_LOG_LEVEL=warn)
+	# Every login of the load test comes from this one address.
+	local env=(TMS_LOG_LEVEL=warn TMS_OAUTH_DEVICE_CODES_PER_MINUTE=100000)
 	[[ -z $database_url ]] || env+=(TMS_DATABASE_URL="$database_url")
 	env "${env[@]}" "$tms" server --dev --root-dir "$dir/root" --http-port "$port" >"$dir/server.log" 2>&1 &
 	server_pid=$!

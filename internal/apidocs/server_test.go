@@ -447,7 +447,7 @@ func TestServerMatchesSpec(t *testing.T) {
 		c.keep("csrf token", csrf(t, page))
 		c.do(call{op: "GET /v1/oauth2/device", query: url.Values{"user_code": {userCode}}, client: b}, 200)
 		c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {"forged"}, "user_code": {userCode}}, client: b}, 403)
-		c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {csrf(t, page)}, "user_code": {"BCDF-GHJK"}}, client: b}, 400)
+		c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {csrf(t, page)}, "user_code": {"AEIO-UAEI"}}, client: b}, 400)
 		next := c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {csrf(t, page)}, "user_code": {userCode}}, client: b}, 303)
 		if !strings.Contains(next.header.Get("Location"), "/v1/oauth2/device/signin") {
 			t.Fatalf("after the code: Location %q", next.header.Get("Location"))
@@ -548,7 +548,8 @@ func TestServerMatchesSpec(t *testing.T) {
 		if denied.str(t, "error") != "access_denied" {
 			t.Fatalf("poll after a denial: %s", denied.body)
 		}
-		c.do(call{op: "GET /v1/oauth2/device/enroll", query: url.Values{"user_code": {"BCDF-GHJK"}}, client: b}, 400)
+		c.do(call{op: "GET /v1/oauth2/device/enroll", query: url.Values{"user_code": {"AEIO-UAEI"}}, client: b}, 400)
+		c.do(call{op: "GET /v1/oauth2/device/enroll", query: url.Values{"user_code": {"BCDF-GHJK"}}, client: b}, 403)
 	})
 
 	run("audit", func(t *testing.T) {

@@ -18,11 +18,19 @@ type OAuth struct {
 	MFAValidity Duration `toml:"mfa_validity" comment:"How long a browser sign-in with password and TOTP code keeps the user's MFA record valid."`
 	// MaxDelegationDays caps the lifetime a user can approve for a client.
 	MaxDelegationDays int `toml:"max_delegation_days" comment:"Longest lifetime, in days, a user can approve for an application; longer requests are cut to it."`
-	// UserCodeAttemptsPerMinute limits failed code entries per client address.
-	UserCodeAttemptsPerMinute int `toml:"user_code_attempts_per_minute" comment:"Failed entries of a user code or sign-in allowed per minute from one client address;\nmore are refused with 429 until the minute has passed."`
-	// UserCodeAttemptsPerMinuteTotal limits failed code entries from all
-	// addresses together.
-	UserCodeAttemptsPerMinuteTotal int `toml:"user_code_attempts_per_minute_total" comment:"Failed entries of a user code or sign-in allowed per minute from all addresses together."`
+	// UserCodeAttemptsPerMinute limits the attempts of one client address.
+	UserCodeAttemptsPerMinute int `toml:"user_code_attempts_per_minute" comment:"Sign-ins and page views that look up a user code, per minute from one client address (an IPv4\naddress or an IPv6 /64); a successful step does not count. More are refused with 429 and Retry-After."`
+	// AttemptBackoffMax bounds the backoff of a refused address or account.
+	AttemptBackoffMax Duration `toml:"attempt_backoff_max" comment:"An address (or an account from one address) that keeps trying while refused waits twice as long\nafter each refusal, up to this."`
+	// UserCodeAttemptsPerMinuteTotal raises an alarm; it refuses nothing.
+	UserCodeAttemptsPerMinuteTotal int `toml:"user_code_attempts_per_minute_total" comment:"Failed code entries and sign-ins per minute from all addresses together that raise an alarm\n(a warning in the log and tms_alarms_total); nothing is refused for all addresses together."`
+	// AccountFailures and AccountFailureWindow limit failed sign-ins of one
+	// account from one address.
+	AccountFailures int `toml:"account_failures" comment:"Failed sign-ins of one account from one client address per account_failure_window before that\naddress is refused for the account (429). Other addresses are not held back."`
+	// AccountFailureWindow is the window of AccountFailures.
+	AccountFailureWindow Duration `toml:"account_failure_window" comment:"The window of account_failures."`
+	// DeviceCodesPerMinute limits device authorizations per client address.
+	DeviceCodesPerMinute int `toml:"device_codes_per_minute" comment:"Logins (device authorizations) one client address may start per minute; more get 429 slow_down\nwith Retry-After."`
 	// PasswordWorkers bounds concurrent password hashing.
 	PasswordWorkers int `toml:"password_workers" comment:"Passwords hashed or checked at once (argon2id, 19 MiB each); 0 means half the CPUs. Beyond it: 503."`
 	// Upstream lists the OpenID Connect providers users sign in through.
@@ -42,6 +50,10 @@ func defaultOAuth() OAuth {
 		MaxDelegationDays:              30,
 		UserCodeAttemptsPerMinute:      10,
 		UserCodeAttemptsPerMinuteTotal: 100,
+		AttemptBackoffMax:              Duration{15 * time.Minute},
+		AccountFailures:                5,
+		AccountFailureWindow:           Duration{15 * time.Minute},
+		DeviceCodesPerMinute:           30,
 	}
 }
 
@@ -72,6 +84,14 @@ func (o OAuth) validate(bad func(key, format string, args ...any)) {
 	if o.UserCodeAttemptsPerMinuteTotal < o.UserCodeAttemptsPerMinute {
 		bad("oauth.user_code_attempts_per_minute_total", "%d must be at least oauth.user_code_attempts_per_minute (%d)",
 			o.UserCodeAttemptsPerMinuteTotal, o.UserCodeAttemptsPerMinute)
+	}
+	within("oauth.attempt_backoff_max", o.AttemptBackoffMax, time.Second, 24*time.Hour)
+	if o.AccountFailures < 1 {
+		bad("oauth.account_failures", "%d must be at least 1", o.AccountFailures)
+	}
+	within("oauth.account_failure_window", o.AccountFailureWindow, time.Second, 24*time.Hour)
+	if o.DeviceCodesPerMinute < 1 {
+		bad("oauth.device_codes_per_minute", "%d must be at least 1", o.DeviceCodesPerMinute)
 	}
 	if o.PasswordWorkers < 0 {
 		bad("oauth.password_workers", "%d must not be negative", o.PasswordWorkers)

@@ -33,6 +33,10 @@ func TestOAuthValidation(t *testing.T) {
 		{"TMS_OAUTH_USER_CODE_ATTEMPTS_PER_MINUTE=0", "oauth.user_code_attempts_per_minute: 0 must be at least 1"},
 		{"TMS_OAUTH_USER_CODE_ATTEMPTS_PER_MINUTE_TOTAL=5", "oauth.user_code_attempts_per_minute_total: 5 must be at least oauth.user_code_attempts_per_minute (10)"},
 		{"TMS_OAUTH_PASSWORD_WORKERS=-2", "oauth.password_workers: -2 must not be negative"},
+		{"TMS_OAUTH_ATTEMPT_BACKOFF_MAX=0s", "oauth.attempt_backoff_max: 0s must be from 1s to 24h0m0s"},
+		{"TMS_OAUTH_ACCOUNT_FAILURES=0", "oauth.account_failures: 0 must be at least 1"},
+		{"TMS_OAUTH_ACCOUNT_FAILURE_WINDOW=-1m", "oauth.account_failure_window: -1m0s must be from 1s"},
+		{"TMS_OAUTH_DEVICE_CODES_PER_MINUTE=0", "oauth.device_codes_per_minute: 0 must be at least 1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env, func(t *testing.T) {

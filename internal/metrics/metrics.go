@@ -33,20 +33,30 @@ var (
 	keyResults = []string{KeyIssued, KeyRefused, KeyError}
 	// rejectReasons are the reasons requests are refused before being
 	// served.
-	rejectReasons = []string{RejectOverload, RejectRateLimit}
+	rejectReasons = []string{RejectOverload, RejectAttemptLimit, RejectAccountBackoff, RejectDeviceCodeLimit}
 )
 
 // Label values named in code.
 const (
-	MethodOther     = "other"
-	KeyPathClient   = "client"
-	KeyPathUser     = "user"
-	KeyTypeInvalid  = "invalid"
-	KeyIssued       = "issued"
-	KeyRefused      = "refused"
-	KeyError        = "error"
-	RejectOverload  = "overload"
-	RejectRateLimit = "rate_limit"
+	MethodOther    = "other"
+	KeyPathClient  = "client"
+	KeyPathUser    = "user"
+	KeyTypeInvalid = "invalid"
+	KeyIssued      = "issued"
+	KeyRefused     = "refused"
+	KeyError       = "error"
+	RejectOverload = "overload"
+	// RejectAttemptLimit: a client address tried too many codes or
+	// sign-ins.
+	RejectAttemptLimit = "attempt_limit"
+	// RejectAccountBackoff: too many failed sign-ins of one account from
+	// one address.
+	RejectAccountBackoff = "account_backoff"
+	// RejectDeviceCodeLimit: a client address started too many logins.
+	RejectDeviceCodeLimit = "device_code_limit"
+	// AlarmSignInFailures: failed sign-ins and code entries from all
+	// addresses passed their threshold in a minute.
+	AlarmSignInFailures = "signin_failures"
 	// RouteUnmatched is the route of requests that match no registered
 	// route pattern.
 	RouteUnmatched = "unmatched"
@@ -62,6 +72,7 @@ type Metrics struct {
 	keysIssued    *prometheus.CounterVec
 	keysRetrieved *prometheus.CounterVec
 	deviceFlow    *prometheus.CounterVec
+	alarms        *prometheus.CounterVec
 }
 
 // New returns the metrics with Go runtime and process collectors.
@@ -81,7 +92,7 @@ func New() *Metrics {
 			Name: "tms_http_requests_in_flight", Help: "HTTP requests being served now.",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, rate_limit).",
+			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, attempt_limit, account_backoff, device_code_limit).",
 		}, []string{"reason"}),
 		keysIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_keys_issued_total",
@@ -95,12 +106,16 @@ func New() *Metrics {
 			Name: "tms_device_flow_total",
 			Help: "Device authorization events, by event: started, approved, denied, redeemed, refreshed, or the OAuth error code of a failed token request (authorization_pending, slow_down, expired_token, ...).",
 		}, []string{"event"}),
+		alarms: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_alarms_total", Help: "Alarms raised, by alarm (signin_failures: failed sign-ins and code entries from all addresses passed their threshold in a minute).",
+		}, []string{"alarm"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow,
+		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms,
 	)
+	m.alarms.WithLabelValues(AlarmSignInFailures)
 	for _, reason := range rejectReasons {
 		m.rejected.WithLabelValues(reason)
 	}
@@ -206,6 +221,13 @@ func (m *Metrics) DeclareDeviceFlowEvents(events ...string) {
 func (m *Metrics) DeviceFlow(event string) {
 	if m != nil {
 		m.deviceFlow.WithLabelValues(event).Inc()
+	}
+}
+
+// Alarm counts a raised alarm.
+func (m *Metrics) Alarm(alarm string) {
+	if m != nil {
+		m.alarms.WithLabelValues(alarm).Inc()
 	}
 }
 

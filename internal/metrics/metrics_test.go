@@ -68,7 +68,9 @@ func TestLabelValuesAreBounded(t *testing.T) {
 		`tms_keys_issued_total{path="user",result="refused",type="invalid"} 1`,
 		`tms_keys_issued_total{path="user",result="issued",type="ed25519"} 1`,
 		`tms_keys_issued_total{path="client",result="error",type="rsa"} 0`,
-		`tms_http_rejected_total{reason="rate_limit"} 0`,
+		`tms_http_rejected_total{reason="attempt_limit"} 0`,
+		`tms_http_rejected_total{reason="account_backoff"} 0`,
+		`tms_http_rejected_total{reason="device_code_limit"} 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("exposition lacks %q", want)

@@ -15,8 +15,8 @@ import (
 
 // TestChromiumWalk walks the pages once in a real headless Chromium: a new
 // user confirms the code of the verification_uri_complete link, signs in,
-// enrols an authenticator from the QR page, and approves; x/oauth2 then
-// gets the tokens.
+// enrols an authenticator from the QR page, and approves the application
+// the consent page names; x/oauth2 then gets the tokens.
 func TestChromiumWalk(t *testing.T) {
 	srv := startServer(t, sqliteBackend, serverOptions{})
 	admin := tms.Credentials{Tenant: tms.TestTenant, TenantSet: true, AdminID: srv.admin.AdminID, AdminSecret: srv.admin.Secret}
@@ -58,9 +58,6 @@ func TestChromiumWalk(t *testing.T) {
 		t.Fatalf("the confirmation page shows %q, want %q", got, l.da.UserCode)
 	}
 	step("confirm the code", "username", chromedp.Click(chromedp.ID("confirm")))
-	if got := text("app"); !strings.Contains(got, "TMS command line") {
-		t.Fatalf("the sign-in page names the application %q", got)
-	}
 	step("sign in without a one-time code", "secret",
 		chromedp.SendKeys(chromedp.ID("username"), "carol"),
 		chromedp.SendKeys(chromedp.ID("password"), "carol password"),
@@ -75,6 +72,9 @@ func TestChromiumWalk(t *testing.T) {
 		chromedp.Click(chromedp.ID("confirm")))
 	if got := text("user"); got != "carol" {
 		t.Fatalf("the consent page names the user %q", got)
+	}
+	if got := text("app"); !strings.Contains(got, "TMS command line") {
+		t.Fatalf("the consent page names the application %q", got)
 	}
 	step("approve for 5 days", "result",
 		chromedp.SetValue(chromedp.ID("days"), "5"),

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -227,7 +228,17 @@ func requestTenant(r *http.Request, form url.Values) (string, error) {
 // of the server or of a tenant. At the server's, the extra parameter
 // tenant (in the query or the body) chooses the tenant (default:
 // "default").
+//
+// Each client address may start DeviceCodesPerMinute authorizations a
+// minute; beyond that it gets 429 with slow_down and Retry-After.
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
+	if _, wait := h.guard.deviceCodes.Take(addrKey(r)); wait > 0 {
+		h.metrics.Rejected(metrics.RejectDeviceCodeLimit)
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeOAuthJSON(w, http.StatusTooManyRequests, errorBody{Error: tms.OAuthSlowDown,
+			Description: "too many logins started from this address; retry after " + retryAfter(wait) + " seconds"})
+		return
+	}
 	form, client, ok := h.clientRequest(w, r)
 	if !ok {
 		return

@@ -69,6 +69,9 @@ type serverOptions struct {
 	attemptsTotal int
 	// audit records the audit log, written within milliseconds.
 	audit bool
+	// clock, when set, is the service's clock; otherwise it uses the
+	// real time.
+	clock *clocktest.Clock
 }
 
 // testServer is the real API with the OAuth handler over a real store.
@@ -97,7 +100,11 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := tms.New(tms.Options{Store: st, Keys: gen, OAuth: tms.OAuthOptions{
+	var now func() time.Time
+	if o.clock != nil {
+		now = o.clock.Now
+	}
+	svc := tms.New(tms.Options{Store: st, Keys: gen, Now: now, OAuth: tms.OAuthOptions{
 		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30}})
 	ctx := context.Background()
 	secrets, err := svc.Initialize(ctx)

@@ -53,12 +53,26 @@ type Options struct {
 	// used in the verification URI and the metadata. Empty: taken from each
 	// request.
 	BaseURL string
-	// AttemptsPerMinute is how many failed code entries and sign-ins one
-	// client address may make per minute (default 10).
+	// AttemptsPerMinute is how many code lookups and sign-ins one client
+	// address (an IPv4 address or an IPv6 /64) may make per minute
+	// (default 10); a successful step gives its attempt back.
 	AttemptsPerMinute int
-	// AttemptsPerMinuteTotal is the same for all addresses together
-	// (default 100).
+	// AttemptBackoffMax is the longest an address or account is refused
+	// when it keeps trying while refused: each refusal after a refusal
+	// doubles the wait, up to this (default 15m).
+	AttemptBackoffMax time.Duration
+	// AttemptsPerMinuteTotal is how many failed attempts from all
+	// addresses together in a minute raise an alarm (a warning and the
+	// tms_alarms_total metric); it refuses nothing (default 100).
 	AttemptsPerMinuteTotal int
+	// AccountFailures is how many failed sign-ins one account may have
+	// from one address per AccountWindow before that address is refused
+	// for it (default 5 per 15m). Other addresses are not held back.
+	AccountFailures int
+	AccountWindow   time.Duration
+	// DeviceCodesPerMinute is how many device authorizations one client
+	// address may start per minute (default 30).
+	DeviceCodesPerMinute int
 	// RetryAfter is sent with 503 answers (default 1s).
 	RetryAfter time.Duration
 	// Now returns the current time for the rate limits and the dates the
@@ -78,7 +92,7 @@ type Handler struct {
 	svc      *tms.Service
 	log      *slog.Logger
 	baseURL  string
-	limits   *limiter
+	guard    *guard
 	pages    *pages
 	retry    time.Duration
 	now      func() time.Time
@@ -97,6 +111,18 @@ func New(opts Options) *Handler {
 	if opts.AttemptsPerMinuteTotal <= 0 {
 		opts.AttemptsPerMinuteTotal = 100
 	}
+	if opts.AttemptBackoffMax <= 0 {
+		opts.AttemptBackoffMax = 15 * time.Minute
+	}
+	if opts.AccountFailures <= 0 {
+		opts.AccountFailures = 5
+	}
+	if opts.AccountWindow <= 0 {
+		opts.AccountWindow = 15 * time.Minute
+	}
+	if opts.DeviceCodesPerMinute <= 0 {
+		opts.DeviceCodesPerMinute = 30
+	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
 	}
@@ -111,7 +137,7 @@ func New(opts Options) *Handler {
 		svc:      opts.Service,
 		log:      opts.Logger,
 		baseURL:  strings.TrimRight(opts.BaseURL, "/"),
-		limits:   newLimiter(opts.AttemptsPerMinute, opts.AttemptsPerMinuteTotal, opts.Now),
+		guard:    newGuard(opts),
 		pages:    mustParsePages(),
 		retry:    opts.RetryAfter,
 		now:      opts.Now,

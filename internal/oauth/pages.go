@@ -5,13 +5,11 @@ import (
 	"embed"
 	"errors"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -93,33 +91,36 @@ func redirect(w http.ResponseWriter, r *http.Request, path, userCode string) {
 	http.Redirect(w, r, path+"?user_code="+url.QueryEscape(userCode), http.StatusSeeOther)
 }
 
-// limited answers 429 when the client address or everybody has used up
-// the failed attempts of the last minute; it reports whether it did.
-func (h *Handler) limited(w http.ResponseWriter, r *http.Request) bool {
-	wait := h.limits.check(clientAddr(r))
-	if wait <= 0 {
-		return false
-	}
-	h.metrics.Rejected(metrics.RejectRateLimit)
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	h.result(w, r, http.StatusTooManyRequests, "Too many attempts", "error",
-		"Too many wrong codes or sign-ins were tried. Wait a minute, then try again.", false)
-	return true
-}
-
-// acceptAttempt admits a post that tries a code or a password: it must
-// come from this session's page, and its client must be within the rate
-// limit. Otherwise it answers the post and returns false.
-func (h *Handler) acceptAttempt(w http.ResponseWriter, r *http.Request) (session, bool) {
+// acceptForm admits a post that must come from this session's page;
+// otherwise it answers the post and returns false.
+func (h *Handler) acceptForm(w http.ResponseWriter, r *http.Request) (session, bool) {
 	s, ok := h.checkForm(r)
 	if !ok {
 		h.badForm(w, r)
 		return session{}, false
 	}
-	if h.limited(w, r) {
-		return session{}, false
-	}
 	return s, true
+}
+
+// settle decides whether an attempt stays counted after the step it was
+// taken for. A step that succeeded, or failed for a reason told only to
+// the user who signed in (a malformed field, an expired or answered
+// request), gives the attempt back; any other failure stays counted, and a
+// wrong code, wrong credentials or a code this session has not signed in
+// for count towards the alarm.
+func settle(a attempt, err error) {
+	var fe *tms.FlowError
+	if err != nil && !errors.As(err, &fe) {
+		return
+	}
+	switch {
+	case err == nil:
+		a.refund()
+	case fe.Reason == tms.FlowBadInput, fe.Reason == tms.FlowExpired, fe.Reason == tms.FlowDecided:
+		a.refund()
+	case fe.Reason == tms.FlowBadCode, fe.Reason == tms.FlowBadCredentials, fe.Reason == tms.FlowSignInNeeded:
+		a.failed()
+	}
 }
 
 // badForm answers a post that did not come from this session's page.
@@ -143,14 +144,12 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 	}
 	switch fe.Reason {
 	case tms.FlowBadCode:
-		h.limits.fail(clientAddr(r))
 		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: fe.Message, CSRF: s.csrf(), UserCode: typedCode})
 	case tms.FlowExpired:
 		h.result(w, r, http.StatusGone, "Code expired", "error", fe.Message, true)
 	case tms.FlowDecided:
 		h.result(w, r, http.StatusConflict, "Already answered", "error", fe.Message, true)
 	case tms.FlowBadCredentials:
-		h.limits.fail(clientAddr(r))
 		retry(http.StatusUnauthorized, fe.Message)
 	case tms.FlowBadInput:
 		retry(http.StatusBadRequest, fe.Message)
@@ -171,65 +170,63 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 }
 
 // codePage shows the form to enter a code, or, with ?user_code= (the
-// verification_uri_complete of RFC 8628), asks to confirm the code and
-// shows the application and the tenant it is for. Looking a code up here
-// counts against the rate limit like entering it.
+// verification_uri_complete of RFC 8628), asks to confirm the code. It
+// does not look the code up: the consent page, after the sign-in, shows
+// the application and tenant a code is for.
 func (h *Handler) codePage(w http.ResponseWriter, r *http.Request) {
 	s := h.sessionFor(w, r)
+	if h.held(w, r) {
+		return
+	}
 	d := pageData{Title: "Sign in to TMS", CSRF: s.csrf()}
-	typed := r.URL.Query().Get("user_code")
-	if typed == "" {
-		h.render(w, r, h.pages.code, http.StatusOK, d)
-		return
+	if typed := r.URL.Query().Get("user_code"); typed != "" {
+		if code, ok := tms.NormalizeUserCode(typed); ok {
+			d.UserCode, d.Prefilled, d.Title = tms.FormatUserCode(code), true, "Confirm your code"
+		} else {
+			d.UserCode = typed
+			d.Error = badCodeFormat
+		}
 	}
-	if _, ok := tms.NormalizeUserCode(typed); !ok {
-		d.UserCode = typed
-		d.Error = "That is not a valid code. Codes have 8 letters, like WDJB-MJHT; check the code your device shows."
-		h.render(w, r, h.pages.code, http.StatusOK, d)
-		return
-	}
-	if h.limited(w, r) {
-		return
-	}
-	view, err := h.svc.LookupUserCode(r.Context(), typed)
-	if err != nil {
-		h.flowFailure(w, r, s, typed, err, nil)
-		return
-	}
-	d.View, d.UserCode, d.Prefilled, d.Title = view, view.UserCode, true, "Confirm your code"
 	h.render(w, r, h.pages.code, http.StatusOK, d)
 }
 
-// submitCode checks an entered code and continues to the sign-in.
+// badCodeFormat is the message for a typed code that cannot be a code.
+const badCodeFormat = "That is not a valid code. Codes have 8 letters, like WDJB-MJHT; check the code your device shows."
+
+// submitCode takes an entered code to the sign-in. It does not look the
+// code up: whether a code exists is told only to the user who signs in
+// for it, so that the pages cannot be used to find codes.
 func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.acceptAttempt(w, r)
-	if !ok {
+	s, ok := h.acceptForm(w, r)
+	if !ok || h.held(w, r) {
 		return
 	}
 	typed := r.PostFormValue("user_code")
-	view, err := h.svc.LookupUserCode(r.Context(), typed)
-	noteUser(r, "", view)
-	if err != nil {
-		h.flowFailure(w, r, s, typed, err, nil)
+	code, ok := tms.NormalizeUserCode(typed)
+	if !ok {
+		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: badCodeFormat, CSRF: s.csrf(), UserCode: typed})
 		return
 	}
-	redirect(w, r, signInPath, view.UserCode)
+	redirect(w, r, signInPath, tms.FormatUserCode(code))
 }
 
-// showSignIn shows the sign-in form of a code.
+// showSignIn shows the sign-in form for a typed code. It shows nothing
+// about the request of the code, which may not exist: the consent page
+// shows that after the sign-in.
 func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request, s session, typed string, status int, msg, username string) {
-	view, err := h.svc.LookupUserCode(r.Context(), typed)
-	if err != nil {
-		h.flowFailure(w, r, s, typed, err, nil)
+	code, ok := tms.NormalizeUserCode(typed)
+	if !ok {
+		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: badCodeFormat, CSRF: s.csrf(), UserCode: typed})
 		return
 	}
-	h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), View: view, Username: username})
+	h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), UserCode: tms.FormatUserCode(code),
+		Username: username})
 }
 
 // signInPage shows the sign-in form for the code in the query.
 func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 	s := h.sessionFor(w, r)
-	if h.limited(w, r) {
+	if h.held(w, r) {
 		return
 	}
 	h.showSignIn(w, r, s, r.URL.Query().Get("user_code"), http.StatusOK, "", "")
@@ -238,18 +235,23 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 // submitSignIn checks username, password and one-time code, then goes on
 // to the TOTP enrolment or the consent.
 func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.acceptAttempt(w, r)
+	s, ok := h.acceptForm(w, r)
 	if !ok {
 		return
 	}
 	typed := r.PostFormValue("user_code")
 	username := strings.TrimSpace(r.PostFormValue("username"))
+	a, ok := h.admit(w, r, username)
+	if !ok {
+		return
+	}
 	res, err := h.svc.SignInForDevice(r.Context(), tms.SignIn{UserCode: typed, Username: username,
 		Password: r.PostFormValue("password"), OTP: r.PostFormValue("otp"), SessionHash: s.hash()})
+	settle(a, err)
 	noteUser(r, username, res.View)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) {
-			h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), View: res.View, Username: username})
+			h.showSignIn(w, r, s, typed, status, msg, username)
 		})
 		return
 	}
@@ -262,7 +264,12 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 
 // showEnroll shows the TOTP secret the session's user is enrolling.
 func (h *Handler) showEnroll(w http.ResponseWriter, r *http.Request, s session, typed string, status int, msg string) {
+	a, ok := h.admit(w, r, "")
+	if !ok {
+		return
+	}
 	view, enr, err := h.svc.PendingEnrollment(r.Context(), typed, s.hash())
+	settle(a, err)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, nil)
 		return
@@ -296,12 +303,17 @@ func (h *Handler) enrollPage(w http.ResponseWriter, r *http.Request) {
 
 // submitEnroll checks the first code of the new authenticator entry.
 func (h *Handler) submitEnroll(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.acceptAttempt(w, r)
+	s, ok := h.acceptForm(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.admit(w, r, "")
 	if !ok {
 		return
 	}
 	typed := r.PostFormValue("user_code")
 	view, err := h.svc.ConfirmEnrollment(r.Context(), typed, s.hash(), r.PostFormValue("otp"))
+	settle(a, err)
 	noteUser(r, "", view)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) { h.showEnroll(w, r, s, typed, status, msg) })
@@ -315,7 +327,12 @@ const defaultDays = 7
 
 // showConsent shows what the request asks for, with Approve and Deny.
 func (h *Handler) showConsent(w http.ResponseWriter, r *http.Request, s session, typed string, status int, msg string, days int) {
+	a, ok := h.admit(w, r, "")
+	if !ok {
+		return
+	}
 	view, err := h.svc.ConsentView(r.Context(), typed, s.hash())
+	settle(a, err)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, nil)
 		return
@@ -349,8 +366,13 @@ func (h *Handler) submitConsent(w http.ResponseWriter, r *http.Request) {
 		h.showConsent(w, r, s, typed, http.StatusBadRequest, "action: choose Approve or Deny.", 0)
 		return
 	}
+	a, ok := h.admit(w, r, "")
+	if !ok {
+		return
+	}
 	view, err := h.svc.DecideDevice(r.Context(), tms.Decision{UserCode: typed, SessionHash: s.hash(), Approve: approve,
 		Days: r.PostFormValue("days")})
+	settle(a, err)
 	noteDecision(r, approve, view)
 	if err == nil {
 		if view.State == store.DeviceDenied {

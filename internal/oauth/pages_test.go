@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -77,7 +78,10 @@ func TestFormWalk(t *testing.T) {
 				t.Fatalf("page headers %v", p.header)
 			}
 			typed := strings.ToLower(strings.ReplaceAll(userCode, "-", ""))
-			p = br.submit(p, oauth.DevicePath, url.Values{"user_code": {typed}}).want(t, 200, "Application", "TMS command line (tms-cli)", "Tenant", "test", userCode)
+			p = br.submit(p, oauth.DevicePath, url.Values{"user_code": {typed}}).want(t, 200, "Sign in", userCode)
+			if strings.Contains(p.body, "TMS command line") {
+				t.Fatal("the sign-in page tells about the request before the user signed in")
+			}
 			p = br.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {userCode}, "username": {"alice"}, "password": {"wrong password"}}).
 				want(t, http.StatusUnauthorized, "The username, password or one-time code is not right.")
 			p = br.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {userCode}, "username": {"alice"}, "password": {"alice password"}}).
@@ -97,7 +101,7 @@ func TestFormWalk(t *testing.T) {
 			p = br.submit(again, oauth.DevicePath+"/enroll", url.Values{"user_code": {userCode}, "otp": {wrong}}).
 				want(t, http.StatusUnauthorized, "not right", m[1])
 			p = br.submit(p, oauth.DevicePath+"/enroll", url.Values{"user_code": {userCode}, "otp": {right}}).
-				want(t, 200, "Approve access", "alice", `max="30"`, `name="action" value="approve"`, `name="action" value="deny"`)
+				want(t, 200, "Approve access", "alice", "TMS command line", "tms-cli", "test", `max="30"`, `name="action" value="approve"`, `name="action" value="deny"`)
 			if status, out := pollOnce(t, srv, code); status != 400 || out["error"] != "authorization_pending" {
 				t.Fatalf("poll before approval: %d %v", status, out)
 			}
@@ -145,7 +149,15 @@ func TestPageRefusals(t *testing.T) {
 		newBrowser(t, srv.URL).get(oauth.DevicePath+"?user_code=hello").want(t, 200, "not a valid code")
 	})
 	t.Run("unknown code", func(t *testing.T) {
-		br.submit(entry, oauth.DevicePath, url.Values{"user_code": {"BBBB-BBBB"}}).want(t, http.StatusBadRequest, "BBBB-BBBB is not known")
+		// The code entry does not tell; the sign-in answers as for a wrong
+		// password, even with the right one.
+		p := br.submit(entry, oauth.DevicePath, url.Values{"user_code": {"BBBB-BBBB"}}).want(t, http.StatusOK, "Sign in", "BBBB-BBBB")
+		br.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {"BBBB-BBBB"}, "username": {srv.user.Username},
+			"password": {srv.user.Password}, "otp": {totp(t, srv.user.TOTPSecret, 0)}}).
+			want(t, http.StatusUnauthorized, "The username, password or one-time code is not right.")
+	})
+	t.Run("malformed code", func(t *testing.T) {
+		br.submit(entry, oauth.DevicePath, url.Values{"user_code": {"AEIO"}}).want(t, http.StatusBadRequest, "not a valid code")
 	})
 	t.Run("no cookie", func(t *testing.T) {
 		resp, err := http.PostForm(srv.URL+oauth.DevicePath, url.Values{"user_code": {userCode}, "csrf": {entry.field(t, "csrf")}})
@@ -184,17 +196,21 @@ func TestPageRefusals(t *testing.T) {
 		br.decide(entry, userCode, "approve", "1").want(t, http.StatusForbidden, "Please sign in")
 	})
 	t.Run("expired code", func(t *testing.T) {
-		short := startServer(t, sqliteBackend, serverOptions{lifetime: time.Second})
+		// Told only to the user who signs in with the right password.
+		clock := clocktest.New(time.Now())
+		short := startServer(t, sqliteBackend, serverOptions{lifetime: time.Minute, clock: clock})
 		_, code, _ := deviceCode(t, short)
-		b2 := newBrowser(t, short.URL)
-		p := b2.get(oauth.DevicePath)
-		time.Sleep(1100 * time.Millisecond)
-		b2.submit(p, oauth.DevicePath, url.Values{"user_code": {code}}).want(t, http.StatusGone, "has expired", "Enter a code")
+		clock.Add(time.Minute)
+		newBrowser(t, short.URL).signIn(code, short.user.Username, short.user.Password, totp(t, short.user.TOTPSecret, 0)).
+			want(t, http.StatusGone, "has expired", "Enter a code")
 	})
 	t.Run("denied code", func(t *testing.T) {
 		b2 := newBrowser(t, srv.URL)
 		b2.deny(srv, userCode)
-		b2.get(oauth.DevicePath+"/signin?user_code="+url.QueryEscape(userCode)).want(t, http.StatusConflict, "already answered")
+		// Another browser learns nothing without signing in.
+		newBrowser(t, srv.URL).get(oauth.DevicePath+"/signin?user_code="+url.QueryEscape(userCode)).want(t, http.StatusOK, "Sign in")
+		newBrowser(t, srv.URL).signIn(userCode, srv.user.Username, srv.user.Password, totp(t, srv.user.TOTPSecret, 1)).
+			want(t, http.StatusConflict, "already answered")
 	})
 }
 

@@ -59,15 +59,17 @@ func genericClient(d discovered) *oauth2.Config {
 
 // approveLink walks the pages from the verification_uri_complete of a
 // device authorization, as a browser without JavaScript would, and
-// approves the request as the development user; every page names tenant.
+// approves the request as the development user. The pages before the
+// sign-in tell nothing about the code; the consent page and the result
+// name the tenant.
 func (b *browser) approveLink(s *testServer, complete, userCode, tenant string) {
 	b.t.Helper()
 	u, err := url.Parse(complete)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	p := b.get(u.RequestURI()).want(b.t, 200, "Check that this code", userCode, "Tenant", ">"+tenant+"<")
-	p = b.submit(p, oauth.DevicePath, url.Values{"user_code": {userCode}}).want(b.t, 200, "Sign in", ">"+tenant+"<")
+	p := b.get(u.RequestURI()).want(b.t, 200, "Check that this code", userCode)
+	p = b.submit(p, oauth.DevicePath, url.Values{"user_code": {userCode}}).want(b.t, 200, "Sign in", userCode)
 	p = b.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {userCode}, "username": {s.user.Username},
 		"password": {s.user.Password}, "otp": {totp(b.t, s.user.TOTPSecret, 0)}}).want(b.t, 200, "Approve access", ">"+tenant+"<")
 	b.decide(p, userCode, "approve", "2").want(b.t, 200, "Device approved", "in tenant "+tenant)

@@ -415,11 +415,14 @@ func testBruteForce(t *testing.T, b backend, style oauth2.AuthStyle) {
 	l := startLogin(t, srv, style)
 	br := newBrowser(t, srv.URL)
 	entry := br.get(oauth.DevicePath).want(t, 200, "Enter the code")
-	guesses := []string{"BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "GGGG-GGGG"}
-	for _, g := range guesses {
-		br.submit(entry, oauth.DevicePath, url.Values{"user_code": {g}}).want(t, http.StatusBadRequest, "is not known")
+	guess := func(code string) page {
+		return br.submit(entry, oauth.DevicePath+"/signin", url.Values{"user_code": {code}, "username": {"mallory"},
+			"password": {"guess"}, "otp": {"123456"}})
 	}
-	p := br.submit(entry, oauth.DevicePath, url.Values{"user_code": {"HHHH-HHHH"}})
+	for _, g := range []string{"BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "GGGG-GGGG"} {
+		guess(g).want(t, http.StatusUnauthorized, "not right")
+	}
+	p := guess("HHHH-HHHH")
 	p.want(t, http.StatusTooManyRequests, "Too many")
 	if p.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")

@@ -431,43 +431,60 @@ type SignInResult struct {
 }
 
 // errWrongCredentials is the one message for every wrong sign-in, so that
-// it does not tell which part was wrong or whether the user exists.
+// it does not tell which part was wrong, whether the user exists or
+// whether the code does.
 func errWrongCredentials() *FlowError {
-	return flowError(FlowBadCredentials, "The username, password or one-time code is not right.")
+	return flowError(FlowBadCredentials, "The username, password or one-time code is not right. Check that the code is the one your device shows.")
 }
 
 // SignInForDevice checks a user's password and TOTP code for a pending
 // device authorization. On success the user's MFA record is refreshed and
 // the authorization is bound to the user and the browser session. A user
 // without TOTP gets an enrolment instead, confirmed by ConfirmEnrollment.
+// A code that does not exist answers as wrong credentials do; that a code
+// expired or was answered is told only with the right password.
 func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult, error) {
-	_, view, err := s.pendingDevice(ctx, in.UserCode)
-	if err != nil {
-		return SignInResult{View: view}, err
-	}
 	if in.Username == "" || in.Password == "" {
-		return SignInResult{View: view}, flowError(FlowBadInput, "Enter your username and password.")
-	}
-	if len(in.Username) > maxFieldLen || len(in.Password) > maxPasswordLen {
-		return SignInResult{View: view}, errWrongCredentials()
+		return SignInResult{}, flowError(FlowBadInput, "Enter your username and password.")
 	}
 	otp := strings.TrimSpace(in.OTP)
 	if otp != "" {
+		var err error
 		if otp, err = normalizeOTP(otp); err != nil {
-			return SignInResult{View: view}, flowError(FlowBadInput, "The one-time code has 6 digits; enter it as your authenticator app shows it.")
+			return SignInResult{}, flowError(FlowBadInput, "The one-time code has 6 digits; enter it as your authenticator app shows it.")
 		}
 	}
-	u, err := s.store.GetUser(ctx, view.Tenant, in.Username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return SignInResult{View: view}, flowStoreError(err)
+	_, view, codeErr := s.pendingDevice(ctx, in.UserCode)
+	var fe *FlowError
+	if codeErr != nil && (!errors.As(codeErr, &fe) || fe.Reason == FlowUnavailable || fe.Reason == FlowInternal) {
+		return SignInResult{}, codeErr
 	}
+	if len(in.Username) > maxFieldLen || len(in.Password) > maxPasswordLen {
+		return SignInResult{}, errWrongCredentials()
+	}
+	var u store.User
+	if view.Tenant != "" {
+		var err error
+		u, err = s.store.GetUser(ctx, view.Tenant, in.Username)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return SignInResult{}, flowStoreError(err)
+		}
+	}
+	// An unknown code or user is checked against a dummy hash: the answer
+	// takes as long.
 	ok, err := s.accounts.passwords.verify(ctx, in.Password, u.PasswordHash)
 	if err != nil {
-		return SignInResult{View: view}, flowStoreError(err)
+		return SignInResult{}, flowStoreError(err)
 	}
 	if !ok || !u.Origin.IsLocal() {
 		// A user who signs in elsewhere has no TMS password.
-		return SignInResult{View: view}, errWrongCredentials()
+		return SignInResult{}, errWrongCredentials()
+	}
+	if codeErr != nil {
+		if fe.Reason == FlowBadCode {
+			return SignInResult{}, errWrongCredentials()
+		}
+		return SignInResult{View: view}, codeErr
 	}
 	if !u.Enabled {
 		return SignInResult{View: view}, flowError(FlowBadCredentials, "This account is disabled. Ask your administrator.")
@@ -552,13 +569,24 @@ func (s *Service) explainRefusal(ctx context.Context, userCode, sessionHash stri
 
 // boundDevice returns the pending authorization of a user code that this
 // session signed in for (signedIn: after MFA; otherwise before it).
+// A session that has not signed in for the code learns nothing about it:
+// an unknown, expired or answered code gets the same answer as a pending
+// one, FlowSignInNeeded.
 func (s *Service) boundDevice(ctx context.Context, typed, sessionHash string, signedIn bool) (store.DeviceAuthorization, DeviceView, error) {
 	d, view, err := s.pendingDevice(ctx, typed)
+	var fe *FlowError
+	if err != nil && (!errors.As(err, &fe) || fe.Reason == FlowUnavailable || fe.Reason == FlowInternal) {
+		return d, view, err
+	}
+	signInNeeded := flowError(FlowSignInNeeded, "Please sign in to answer this request.")
+	if sessionHash == "" || d.SessionHash != sessionHash || d.Username == "" {
+		return store.DeviceAuthorization{}, DeviceView{}, signInNeeded
+	}
 	if err != nil {
 		return d, view, err
 	}
-	if sessionHash == "" || d.SessionHash != sessionHash || d.Username == "" || d.SignedInAt.IsZero() == signedIn {
-		return d, view, flowError(FlowSignInNeeded, "Please sign in to answer this request.")
+	if d.SignedInAt.IsZero() == signedIn {
+		return d, view, signInNeeded
 	}
 	return d, view, nil
 }

@@ -352,8 +352,8 @@ func TestSignInFailures(t *testing.T) {
 		change func(*SignIn)
 		reason FlowReason
 	}{
-		{"malformed code", func(s *SignIn) { s.UserCode = "AEIO-UAEI" }, FlowBadCode},
-		{"unknown code", func(s *SignIn) { s.UserCode = "BBBB-BBBB" }, FlowBadCode},
+		{"malformed code", func(s *SignIn) { s.UserCode = "AEIO-UAEI" }, FlowBadCredentials},
+		{"unknown code", func(s *SignIn) { s.UserCode = "BBBB-BBBB" }, FlowBadCredentials},
 		{"no password", func(s *SignIn) { s.Password = "" }, FlowBadInput},
 		{"wrong password", func(s *SignIn) { s.Password = "wrong password"; s.OTP = f.otp(t, f.user.TOTPSecret) }, FlowBadCredentials},
 		{"unknown user", func(s *SignIn) { s.Username = "mallory"; s.OTP = "123456" }, FlowBadCredentials},

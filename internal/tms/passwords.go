@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -46,6 +47,9 @@ type passwordPool struct {
 	// sign-in takes as long whether or not the user exists.
 	dummyOnce sync.Once
 	dummyHash string
+
+	// checks counts the passwords checked.
+	checks atomic.Uint64
 }
 
 func newPasswordPool(size int, maxWait time.Duration) *passwordPool {
@@ -106,6 +110,7 @@ func (p *passwordPool) hash(ctx context.Context, password string) (string, error
 // verify reports whether password matches the encoded hash. An empty or
 // malformed hash never matches, after the same work as a real check.
 func (p *passwordPool) verify(ctx context.Context, password, encoded string) (bool, error) {
+	p.checks.Add(1)
 	params, err := parseArgonHash(encoded)
 	if err != nil {
 		params, _ = parseArgonHash(p.dummy())
@@ -167,3 +172,7 @@ func parseArgonHash(encoded string) (argonParams, error) {
 	}
 	return p, nil
 }
+
+// PasswordChecks returns how many passwords sign-ins have checked (or tried
+// to check: a check refused because the pool was busy counts too).
+func (s *Service) PasswordChecks() uint64 { return s.accounts.passwords.checks.Load() }
