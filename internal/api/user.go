@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/audit"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -33,6 +34,7 @@ func (a *API) bearer(w http.ResponseWriter, r *http.Request) (tms.UserPrincipal,
 	if info := requestInfoFrom(r.Context()); info != nil {
 		info.tenant, info.actor = p.Tenant, "user:"+p.Username
 	}
+	audit.Note(r.Context(), func(f *audit.Facts) { f.User = p.Username })
 	return p, true
 }
 
@@ -122,6 +124,7 @@ func (a *API) deleteUserKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fp := r.PathValue("fingerprint")
+	audit.Note(r.Context(), func(f *audit.Facts) { f.Host = host })
 	n, err := a.svc.DeleteUserKey(r.Context(), p, host, fp)
 	if err != nil {
 		a.fail(w, r, err)
@@ -155,10 +158,23 @@ func (a *API) revokeUserDelegation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := r.PathValue("client_id")
-	n, err := a.svc.RevokeUserDelegation(r.Context(), p, client)
+	rev, err := a.svc.RevokeUserDelegation(r.Context(), p, client)
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		if err == nil {
+			f.AddDetail("keys_deleted=%d", rev.Keys)
+		}
+		f.AddDetail("tokens_revoked=%d", rev.Tokens)
+	})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, deleted(n, "delegation to client "+client))
+	writeJSON(w, http.StatusOK, struct {
+		NumDeleted       int64  `json:"num_deleted"`
+		NumKeysDeleted   int    `json:"num_keys_deleted"`
+		NumTokensRevoked int64  `json:"num_tokens_revoked"`
+		ResultCode       string `json:"result_code"`
+		ResultMsg        string `json:"result_msg"`
+	}{1, rev.Keys, rev.Tokens, "0", fmt.Sprintf("1 deleted: delegation to client %s, with the %d keys issued through it; %d tokens revoked",
+		client, rev.Keys, rev.Tokens)})
 }

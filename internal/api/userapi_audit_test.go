@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,35 @@ func TestUserKeyIsAuditedAndCounted(t *testing.T) {
 		for _, part := range []string{"num_uses=2", "ttl_minutes=30", "expires_at=" + expires} {
 			if !strings.Contains(created["detail"].(string), part) {
 				t.Errorf("key.create detail %q lacks %q", created["detail"], part)
+			}
+		}
+	})
+}
+
+func TestUserRevocationsAreAudited(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, rec, _ := newObservedStack(t, b)
+		user := hdr{"Authorization": "Bearer " + userToken(t, s)}
+		body := map[string]any{"host": tms.TestHost, "host_account": tms.TestHostAccount, "num_uses": 2, "ttl_minutes": 30}
+		first := s.call(t, "POST", "/v1/tms/user/keys", user, body).want(t, 201).str(t, "public_key_fingerprint")
+		second := s.call(t, "POST", "/v1/tms/user/keys", user, body).want(t, 201).str(t, "public_key_fingerprint")
+		s.call(t, "DELETE", "/v1/tms/user/keys/"+url.PathEscape(first)+"?host="+tms.TestHost, user, nil).want(t, 200)
+		r := s.call(t, "DELETE", "/v1/tms/user/delegations/"+tms.CLIClientID, user, nil).want(t, 200)
+		if !strings.Contains(r.str(t, "result_msg"), "with the 1 keys issued through it") {
+			t.Errorf("revoke answered %s", r.Raw)
+		}
+		s.retrieve(t, tms.TestHostAccount, tms.TestHost, second).want(t, 404)
+		waitWritten(t, rec, 5)
+
+		events := s.auditList(t, s.admin(tms.TestTenant), "")
+		deletedKey := findEvent(t, events, "key.delete", "success")
+		wantEvent(t, deletedKey, map[string]string{"actor": "user:" + tms.TestUser, "user": tms.TestUser, "host": tms.TestHost,
+			"public_key_fingerprint": first})
+		revoked := findEvent(t, events, "user.delegation_revoke", "success")
+		wantEvent(t, revoked, map[string]string{"actor": "user:" + tms.TestUser, "user": tms.TestUser, "client_id": tms.CLIClientID})
+		for _, part := range []string{"keys_deleted=1", "tokens_revoked="} {
+			if !strings.Contains(revoked["detail"].(string), part) {
+				t.Errorf("user.delegation_revoke detail %q lacks %q", revoked["detail"], part)
 			}
 		}
 	})

@@ -16,6 +16,8 @@ func newKeysCommand(stdio IO) *cobra.Command {
 		`Manage your own SSH keys with the login of tms login. A key works on a
 host and account you are mapped to, for as many logins and as long as you
 ask, and only while your MFA record and the approval you gave last.
+tms keys delete deletes one key; tms logout --revoke (or tms access revoke
+tms-cli) deletes every key made with tms keys; tms logout alone keeps them.
 `+userConnectionHelp)
 	cmd.AddCommand(newKeysListCommand(stdio), newKeysCreateCommand(stdio), newKeysDeleteCommand(stdio))
 	return cmd

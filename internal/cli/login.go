@@ -53,7 +53,10 @@ LOGIN
   ($XDG_CONFIG_HOME/tms or ~/.config/tms on Linux), one file per server,
   readable by you alone. The access token is renewed with the refresh token
   when it expires; both stop working when the approval you gave ends, when
-  you run tms logout, or when an administrator revokes them.
+  you run tms logout or tms access revoke tms-cli, or when an
+  administrator revokes them. Keys you created stay until they expire,
+  you delete them (tms keys delete), or the approval is revoked
+  (tms logout --revoke, tms access revoke tms-cli).
 
 EXIT STATUS
   0 on success, 1 when the server refused or could not be reached, 2 for
@@ -138,9 +141,11 @@ request for as many days as you choose. The first time, the page helps you
 set up an authenticator app.
 
 Signing in renews your MFA record and approving gives the tms command line
-a delegation, so tms keys can then create and delete your own SSH keys.
-tms login uses the OAuth endpoints of the tenant, which it reads from the
-tenant's metadata (/.well-known/oauth-authorization-server/v1/oauth2/tenants/NAME).
+(tms-cli) a delegation, so tms keys can then create and delete your own SSH
+keys. tms access list shows the approval; tms logout --revoke ends it with
+the keys made through it. tms login uses the OAuth endpoints of the tenant,
+which it reads from the tenant's metadata
+(/.well-known/oauth-authorization-server/v1/oauth2/tenants/NAME).
 ` + userConnectionHelp,
 		Example: `  # A development server (tms server --dev) and its test user:
   . ~/.tms/dev.env
@@ -349,18 +354,41 @@ func openUserSession(ctx context.Context, stdio IO, f userFlags) (*userSession, 
 	return &userSession{api: api, login: l}, nil
 }
 
+// forget deletes the stored login of the session's server.
+func (s *userSession) forget(stdio IO) error {
+	store, err := newLoginStore(stdio)
+	if err != nil {
+		return err
+	}
+	return store.remove(s.login.Server)
+}
+
 func newLogoutCommand(stdio IO) *cobra.Command {
-	var f userFlags
+	var (
+		f          userFlags
+		withRevoke bool
+	)
 	cmd := &cobra.Command{
-		Use:   "logout [--url URL]",
-		Short: "Log out: revoke the tokens of tms login and forget them",
+		Use:   "logout [--revoke] [--url URL]",
+		Short: "Log out: revoke the tokens of tms login and forget them; --revoke also the approval and its keys",
 		Long: `Log out of a server: the server revokes the tokens of your login (they stop
-working everywhere) and the stored login is deleted. Your keys and the
-delegation you approved stay; tms keys delete removes keys.
+working everywhere) and the stored login is deleted.
+
+Without --revoke, the approval you gave tms-cli and the keys you created
+with tms keys create stay: the keys keep working until they expire, run out
+of uses, or you delete them with tms keys delete.
+
+With --revoke, the server also deletes the approval you gave tms-cli and
+every key made through it, so sshd refuses those keys at once (the same as
+tms access revoke tms-cli). Keys that other applications obtained for you
+stay; tms access revoke CLIENT ends those.
 ` + userConnectionHelp,
-		Example: "  tms logout\n  tms logout --url https://tms.example.org:3000",
+		Example: "  tms logout\n  tms logout --revoke\n  tms logout --url https://tms.example.org:3000",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if withRevoke {
+				return logoutRevoking(cmd.Context(), stdio, f)
+			}
 			store, err := newLoginStore(stdio)
 			if err != nil {
 				return err
@@ -388,12 +416,35 @@ delegation you approved stay; tms keys delete removes keys.
 			if revokeErr != nil {
 				return fmt.Errorf("the stored login is deleted, but %w", revokeErr)
 			}
-			fmt.Fprintf(stdio.Out, "Logged out of %s; its tokens are revoked.\n", server)
+			fmt.Fprintf(stdio.Out, "Logged out of %s; its tokens are revoked. The approval of %s and the keys made through it stay (tms logout --revoke ends them).\n",
+				server, cliClientID)
 			return nil
 		},
 	}
 	addUserFlags(cmd, &f, false)
+	cmd.Flags().BoolVar(&withRevoke, "revoke", false, "also revoke the approval of tms-cli and delete the keys made through it")
 	return cmd
+}
+
+// logoutRevoking revokes the delegation to tms-cli, which deletes the keys
+// made through it and revokes every token of the user for tms-cli, and
+// then deletes the stored login. When the server cannot be told, the
+// stored login is kept, so the command can be run again.
+func logoutRevoking(ctx context.Context, stdio IO, f userFlags) error {
+	s, err := openUserSession(ctx, stdio, f)
+	if err != nil {
+		return err
+	}
+	rev, err := s.api.RevokeMyDelegation(ctx, cliClientID)
+	if err != nil {
+		return fmt.Errorf("revoke the approval of %s (the stored login is kept; run tms logout --revoke again): %w", cliClientID, serverFailure(err))
+	}
+	if err := s.forget(stdio); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "Logged out of %s; revoked %d tokens and the approval of %s, and deleted the %d keys made through it.\n",
+		s.login.Server, rev.NumTokensRevoked, cliClientID, rev.NumKeysDeleted)
+	return nil
 }
 
 func newWhoamiCommand(stdio IO) *cobra.Command {

@@ -77,9 +77,11 @@ func (b *formBrowser) send(method, target, prevBody string, form url.Values) str
 	return string(data)
 }
 
-// approve confirms the code of a verification_uri_complete link, signs in
-// and approves.
-func (b *formBrowser) approve(complete, username, password, totpSecret string) string {
+// approveNth confirms the code of a verification_uri_complete link, signs
+// in and approves, as the n-th sign-in of a test (n from 0): a one-time
+// code is accepted once, and the next time step's code is accepted early,
+// so a test can sign in twice in one step.
+func (b *formBrowser) approveNth(complete, username, password, totpSecret string, n int) string {
 	b.t.Helper()
 	u, err := url.Parse(complete)
 	if err != nil {
@@ -89,7 +91,7 @@ func (b *formBrowser) approve(complete, username, password, totpSecret string) s
 	code := u.Query().Get("user_code")
 	page := b.send("GET", complete, "", nil)
 	page = b.send("POST", base+"/v1/oauth2/device", page, url.Values{"user_code": {code}})
-	otp, err := tms.TOTPCode(totpSecret, time.Now())
+	otp, err := tms.TOTPCode(totpSecret, time.Now().Add(time.Duration(n)*30*time.Second))
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -103,6 +105,12 @@ var completeLink = regexp.MustCompile(`Or open (http\S+user_code=\S+)`)
 // login runs tms login like a user at a terminal: it reads the link the
 // command prints and completes the browser part with a form client.
 func login(t *testing.T, env cliEnv) result {
+	t.Helper()
+	return loginNth(t, env, 0)
+}
+
+// loginNth is login for the n-th sign-in of a test (see approveNth).
+func loginNth(t *testing.T, env cliEnv, n int) result {
 	t.Helper()
 	var out, errOut servertest.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -130,7 +138,7 @@ func login(t *testing.T, env cliEnv) result {
 	if !strings.Contains(errOut.String(), "and enter the code:") || !strings.Contains(errOut.String(), "▄") {
 		t.Errorf("tms login did not print the code and a QR code:\n%s", errOut.String())
 	}
-	page := newFormBrowser(t).approve(link, env["TMS_DEV_USER"], env["TMS_DEV_PASSWORD"], env["TMS_DEV_TOTP_SECRET"])
+	page := newFormBrowser(t).approveNth(link, env["TMS_DEV_USER"], env["TMS_DEV_PASSWORD"], env["TMS_DEV_TOTP_SECRET"], n)
 	if !strings.Contains(page, "Device approved") {
 		t.Fatalf("the browser part ended with:\n%s", page)
 	}

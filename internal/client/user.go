@@ -196,8 +196,20 @@ func (c *Client) ListMyDelegations(ctx context.Context) (MyDelegationList, error
 	return call[MyDelegationList](ctx, c, http.MethodGet, "/v1/tms/user/delegations", nil, nil)
 }
 
-// RevokeMyDelegation deletes the user's delegation to a client and revokes
-// the user's tokens for it (DELETE /v1/tms/user/delegations/{client_id}).
-func (c *Client) RevokeMyDelegation(ctx context.Context, clientID string) (Deleted, error) {
-	return call[Deleted](ctx, c, http.MethodDelete, pathf("/v1/tms/user/delegations/%s", clientID), nil, nil)
+// Revocation answers RevokeMyDelegation.
+type Revocation struct {
+	Deleted
+	// NumKeysDeleted counts the keys issued through the delegation, which
+	// were deleted with it.
+	NumKeysDeleted int64 `json:"num_keys_deleted"`
+	// NumTokensRevoked counts the user's tokens for the client that were
+	// revoked.
+	NumTokensRevoked int64 `json:"num_tokens_revoked"`
+}
+
+// RevokeMyDelegation deletes the user's delegation to a client with the
+// keys issued through it and revokes the user's tokens for the client
+// (DELETE /v1/tms/user/delegations/{client_id}).
+func (c *Client) RevokeMyDelegation(ctx context.Context, clientID string) (Revocation, error) {
+	return call[Revocation](ctx, c, http.MethodDelete, pathf("/v1/tms/user/delegations/%s", clientID), nil, nil)
 }

@@ -101,7 +101,8 @@ func TestFormWalk(t *testing.T) {
 			p = br.submit(again, oauth.DevicePath+"/enroll", url.Values{"user_code": {userCode}, "otp": {wrong}}).
 				want(t, http.StatusUnauthorized, "not right", m[1])
 			p = br.submit(p, oauth.DevicePath+"/enroll", url.Values{"user_code": {userCode}, "otp": {right}}).
-				want(t, 200, "Approve access", "alice", "TMS command line", "tms-cli", "test", `max="30"`, `name="action" value="approve"`, `name="action" value="deny"`)
+				want(t, 200, "Approve access", "alice", "TMS command line", "tms-cli", "test", `max="30"`, `name="action" value="approve"`, `name="action" value="deny"`,
+					"tms access revoke tms-cli", "tms logout --revoke", "tms logout</code> alone ends only the login and keeps the approval and the keys")
 			if status, out := pollOnce(t, srv, code); status != 400 || out["error"] != "authorization_pending" {
 				t.Fatalf("poll before approval: %d %v", status, out)
 			}

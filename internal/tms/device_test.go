@@ -235,8 +235,18 @@ func TestRefreshStopsWhenDelegationEnds(t *testing.T) {
 	if err != nil || len(dels) != 2 { // testclient1 from the seed, and tms-cli
 		t.Fatalf("delegations: %+v %v", dels, err)
 	}
-	if n, err := f.svc.RevokeUserDelegation(ctx, p, CLIClientID); err != nil || n != 1 {
-		t.Fatalf("revoke: %d %v", n, err)
+	k, err := f.svc.CreateUserKey(ctx, p, UserKeyRequest{Host: TestHost, HostAccount: TestHostAccount, NumUses: 2, TTLMinutes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, err := f.svc.RevokeUserDelegation(ctx, p, CLIClientID); err != nil || rev.Keys != 1 || rev.Tokens < 2 {
+		t.Fatalf("revoke: %+v %v, want the one key deleted and the access and refresh tokens revoked", rev, err)
+	}
+	if r, err := f.svc.RetrieveKey(ctx, RetrieveRequest{User: TestHostAccount, Host: TestHost, Fingerprint: k.Key.Fingerprint}); err == nil {
+		t.Fatalf("the key issued through the revoked delegation is still accepted: %+v", r)
+	}
+	if _, err := f.svc.RevokeUserDelegation(ctx, p, CLIClientID); ErrorKind(err) != KindNotFound {
+		t.Fatalf("revoking again: %v, want not found", err)
 	}
 	if _, err := f.svc.AuthenticateBearer(ctx, tok.AccessToken); ErrorKind(err) != KindUnauthorized {
 		t.Fatalf("access token after revoking the delegation: %v", err)

@@ -75,22 +75,43 @@ func (s *Service) ListUserDelegations(ctx context.Context, p UserPrincipal) ([]s
 	return list, storeError(err, "list delegations")
 }
 
+// Revocation is what revoking a delegation ended.
+type Revocation struct {
+	// Keys counts the keys issued through the delegation, which were
+	// deleted with it.
+	Keys int
+	// Tokens counts the user's tokens for the client that were revoked.
+	Tokens int64
+}
+
 // RevokeUserDelegation deletes the user's delegation to a client, with the
-// keys issued through it, and revokes the user's tokens for that client.
-// Revoking the token's own client ends this login too.
-func (s *Service) RevokeUserDelegation(ctx context.Context, p UserPrincipal, clientID string) (int64, error) {
+// keys issued through it, and revokes the user's tokens for that client:
+// from then on the client can neither obtain keys for the user nor use the
+// keys it obtained. Revoking the token's own client ends this login too.
+func (s *Service) RevokeUserDelegation(ctx context.Context, p UserPrincipal, clientID string) (Revocation, error) {
 	if err := checkText("client_id", clientID); err != nil {
-		return 0, err
+		return Revocation{}, err
 	}
+	keys, err := s.store.ListPubkeysForUser(ctx, p.Tenant, p.Username)
+	if err != nil {
+		return Revocation{}, storeError(err, "list keys")
+	}
+	var rev Revocation
+	for _, k := range keys {
+		if k.ClientID == clientID {
+			rev.Keys++
+		}
+	}
+	// The store deletes the keys that depend on the delegation with it.
 	n, err := s.store.DeleteDelegation(ctx, store.DelegationKey{Tenant: p.Tenant, ClientID: clientID, ClientUserID: p.Username})
 	if err != nil {
-		return 0, storeError(err, "delete delegation")
+		return Revocation{}, storeError(err, "delete delegation")
 	}
-	if _, err := s.store.RevokeUserTokens(ctx, p.Tenant, clientID, p.Username, s.now()); err != nil {
-		return 0, storeError(err, "revoke tokens")
+	if rev.Tokens, err = s.store.RevokeUserTokens(ctx, p.Tenant, clientID, p.Username, s.now()); err != nil {
+		return Revocation{}, storeError(err, "revoke tokens")
 	}
 	if n == 0 {
-		return 0, newError(KindNotFound, "%s: you have no delegation to client %s", notFound, clientID)
+		return Revocation{Tokens: rev.Tokens}, newError(KindNotFound, "%s: you have no delegation to client %s", notFound, clientID)
 	}
-	return n, nil
+	return rev, nil
 }
