@@ -35,12 +35,12 @@ type Database struct {
 	layout Layout
 }
 
-// LocateDatabase finds the database a server started with the same root
+// loadConfig loads the configuration a server started with the same root
 // directory, configuration file and environment uses.
-func LocateDatabase(opts StoreOptions) (Database, error) {
+func loadConfig(opts StoreOptions) (config.Config, Layout, error) {
 	root, err := ResolveRoot(opts.RootDir, opts.Env)
 	if err != nil {
-		return Database{}, err
+		return config.Config{}, Layout{}, err
 	}
 	layout := Layout{Root: root}
 	cfgPath := opts.ConfigFile
@@ -49,10 +49,20 @@ func LocateDatabase(opts StoreOptions) (Database, error) {
 	}
 	cfg, _, err := config.Load(cfgPath, opts.ConfigFile != "", opts.Env)
 	if err != nil {
-		return Database{}, err
+		return config.Config{}, Layout{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return Database{}, fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
+		return config.Config{}, Layout{}, fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
+	}
+	return cfg, layout, nil
+}
+
+// LocateDatabase finds the database a server started with the same root
+// directory, configuration file and environment uses.
+func LocateDatabase(opts StoreOptions) (Database, error) {
+	cfg, layout, err := loadConfig(opts)
+	if err != nil {
+		return Database{}, err
 	}
 	db := Database{cfg: cfg, layout: layout}
 	if cfg.UsesPostgres() {

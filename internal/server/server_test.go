@@ -560,3 +560,28 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("the write acknowledged during shutdown is not in the database: %v", err)
 	}
 }
+
+// TestCheckHealth: tms healthcheck finds the server of a root directory on
+// its port, over TLS with its generated certificate, and fails once the
+// server is gone.
+func TestCheckHealth(t *testing.T) {
+	for _, addr := range []string{"http://127.0.0.1", "https://localhost"} {
+		t.Run(addr, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := filepath.Join(t.TempDir(), "root")
+			env := baseEnv(t, "TMS_HTTP_ADDR="+addr, "TMS_LISTEN_HOST=0.0.0.0", "TMS_HTTP_PORT="+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+			r := servertest.Start(t, server.Options{RootDir: root, Env: env, Listener: ln})
+			opts := server.StoreOptions{RootDir: root, Env: env}
+			if err := server.CheckHealth(context.Background(), opts); err != nil {
+				t.Fatalf("CheckHealth of a running server: %v", err)
+			}
+			r.Stop(t)
+			if err := server.CheckHealth(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "/healthz") {
+				t.Fatalf("CheckHealth of a stopped server: %v", err)
+			}
+		})
+	}
+}

@@ -65,12 +65,16 @@ type Server struct {
 // it serves, and stops it when the test ends. An empty opts.RootDir is a
 // new temporary directory, and a nil opts.Env an empty environment, so the
 // machine's TMS_* variables and home directory play no part. Start sets
-// the Listener, Stdout, Stderr and Ready options itself.
+// the Stdout, Stderr and Ready options itself, and the Listener unless
+// opts has one.
 func Start(t testing.TB, opts server.Options) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen on a loopback port: %v", err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatalf("listen on a loopback port: %v", err)
+		}
 	}
 	if opts.RootDir == "" {
 		opts.RootDir = t.TempDir()
