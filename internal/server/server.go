@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -94,8 +95,16 @@ func Run(ctx context.Context, opts Options) error {
 		logger.Warn("environment variable "+name+" is not a TMS setting and is ignored; "+
 			"\"tms server --print-config\" lists the settings, each with its TMS_ variable", "variable", name)
 	}
-	// Take the port before anything else, so that a start that cannot
-	// serve changes nothing (and prints no one-time secrets).
+	// Take the database and the port before anything else, so that a
+	// start that cannot serve changes nothing (and prints no one-time
+	// secrets).
+	var lock *serverLock
+	if !cfg.UsesPostgres() {
+		if lock, err = lockDatabase(sqlitePath(cfg, layout)); err != nil {
+			return err
+		}
+		defer lock.release()
+	}
 	ln := opts.Listener
 	if ln == nil && !opts.Install {
 		ln, err = listen(cfg, cfgPath)
@@ -190,11 +199,22 @@ func Run(ctx context.Context, opts Options) error {
 	if ownURL {
 		cfg.ServerURLs = []string{baseURL}
 	}
+	if lock != nil {
+		if err := lock.record(baseURL); err != nil {
+			return err
+		}
+	}
 	if opts.Dev {
-		path, err := writeDevEnv(ctx, layout, svc, secrets, baseURL)
+		vars, err := writeDevEnv(ctx, layout, svc, secrets, baseURL, ownsDatabase(cfg, layout))
 		if err != nil {
 			return err
 		}
+		defer func() {
+			if err := stoppedDevEnv(layout, vars); err != nil {
+				logger.Error("remove the server's URL from dev.env", "err", err)
+			}
+		}()
+		path := layout.DevEnv()
 		fmt.Fprintf(opts.Stdout, "Development server: %s\nCredentials for the test tenant are in %s; load them with:\n  . %s\n", baseURL, path, path)
 	}
 
@@ -321,10 +341,7 @@ func openStore(ctx context.Context, cfg config.Config, layout Layout, logger *sl
 		logger.Info("using PostgreSQL", "url", redactURL(cfg.Database.URL))
 		return db, nil
 	}
-	path := cfg.Database.SQLitePath
-	if path == "" {
-		path = layout.DatabaseFile()
-	}
+	path := sqlitePath(cfg, layout)
 	db, err := sqlite.Open(ctx, sqlite.Options{
 		Path:         path,
 		ReadConns:    cfg.Database.MaxConns,
@@ -337,6 +354,28 @@ func openStore(ctx context.Context, cfg config.Config, layout Layout, logger *sl
 	}
 	logger.Info("using SQLite", "file", path)
 	return db, nil
+}
+
+// ownsDatabase reports whether the database of cfg belongs to the root
+// directory alone: a SQLite file inside it.
+func ownsDatabase(cfg config.Config, layout Layout) bool {
+	if cfg.UsesPostgres() {
+		return false
+	}
+	path, err := filepath.Abs(sqlitePath(cfg, layout))
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(layout.Root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// sqlitePath is the SQLite database of cfg.
+func sqlitePath(cfg config.Config, layout Layout) string {
+	if cfg.Database.SQLitePath != "" {
+		return cfg.Database.SQLitePath
+	}
+	return layout.DatabaseFile()
 }
 
 func setupTLS(ctx context.Context, cfg config.Config, layout Layout, logger *slog.Logger, out io.Writer) (*tls.Config, error) {

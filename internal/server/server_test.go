@@ -361,10 +361,16 @@ func TestDevMode(t *testing.T) {
 	if status := get(t, client, vars["TMS_URL"]+"/v1/tms/client/testclient1", clientHdr); status != 200 {
 		t.Errorf("dev.env client gets %d", status)
 	}
-	r.Stop(t)
 	firstFile, err := os.ReadFile(devEnv)
 	if err != nil {
 		t.Fatal(err)
+	}
+	r.Stop(t)
+	// A stopped server's dev.env keeps the credentials but not its URL.
+	stopped := sourceDevEnv(t, devEnv)
+	if _, ok := stopped["TMS_URL"]; ok || stopped["X_TMS_ADMIN_SECRET"] != vars["X_TMS_ADMIN_SECRET"] ||
+		stopped["TMS_DEV_PASSWORD"] != vars["TMS_DEV_PASSWORD"] {
+		t.Errorf("dev.env of a stopped server exports %v, want the credentials without TMS_URL", stopped)
 	}
 
 	// A second --dev start keeps the data and the secret in dev.env.
@@ -377,8 +383,8 @@ func TestDevMode(t *testing.T) {
 		t.Errorf("second --dev start changed the administrator secret in dev.env")
 	}
 	secondFile, _ := os.ReadFile(devEnv)
-	if r.URL == vars["TMS_URL"] && !bytes.Equal(firstFile, secondFile) {
-		t.Errorf("second --dev start on the same URL rewrote dev.env:\n%s\nwas:\n%s", secondFile, firstFile)
+	if again["TMS_URL"] != r.URL || (r.URL == vars["TMS_URL"] && !bytes.Equal(firstFile, secondFile)) {
+		t.Errorf("second --dev start on %s wrote dev.env:\n%s\nwas:\n%s", r.URL, secondFile, firstFile)
 	}
 	admin = adminHeaders("test", again["X_TMS_ADMIN_SECRET"])
 	if status := get(t, client, again["TMS_URL"]+"/v1/tms/client/list", admin); status != 200 {
