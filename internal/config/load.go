@@ -78,7 +78,8 @@ func EnvVars() map[string]string {
 }
 
 // EnvNames returns every environment variable that Load reads for c: one
-// per configuration key, and the client secret of each upstream provider.
+// per configuration key, the client secret of each upstream provider and
+// the search password of each directory.
 func EnvNames(c Config) []string {
 	var out []string
 	for _, f := range fields(&c) {
@@ -86,6 +87,9 @@ func EnvNames(c Config) []string {
 	}
 	for i := range c.OAuth.Upstream {
 		out = append(out, c.OAuth.Upstream[i].SecretEnv())
+	}
+	for _, l := range c.OAuth.LDAP {
+		out = append(out, l.PasswordEnv())
 	}
 	return out
 }
@@ -117,6 +121,9 @@ func Load(path string, required bool, env []string) (Config, Sources, error) {
 	}
 	for i := range cfg.OAuth.Upstream {
 		cfg.OAuth.Upstream[i].applyDefaults()
+	}
+	for i := range cfg.OAuth.LDAP {
+		cfg.OAuth.LDAP[i].setDefaults()
 	}
 	if err := loadUpstreamSecrets(&cfg.OAuth, vars); err != nil {
 		return Config{}, nil, err
@@ -169,7 +176,7 @@ func decodeFile(path string, data []byte, cfg *Config, src Sources) error {
 			src[f.key] = "file " + path
 		}
 	}
-	for _, key := range []string{"oauth.upstream", "oauth.tenants"} {
+	for _, key := range []string{"oauth.upstream", "oauth.tenants", "oauth.ldap"} {
 		if lookup(present, strings.Split(key, ".")) {
 			src[key] = "file " + path
 		}

@@ -37,6 +37,9 @@ type OAuth struct {
 	Upstream []Upstream `toml:"upstream" tables:"true"`
 	// Tenants holds per-tenant sign-in settings by tenant name.
 	Tenants map[string]TenantSignIn `toml:"tenants" tables:"true"`
+	// LDAP lists the directories whose passwords tenants' sign-in pages
+	// check.
+	LDAP []LDAP `toml:"ldap" tables:"true" comment:"Directory (LDAP) sign-in, one [[oauth.ldap]] section per tenant that uses it: the sign-in page of the\ntenant checks passwords against the directory instead of TMS passwords, then asks for the user's\nTMS one-time code as usual. Users are created at their first sign-in. For example:"`
 }
 
 // defaultOAuth returns the built-in [oauth] settings.
@@ -97,4 +100,5 @@ func (o OAuth) validate(bad func(key, format string, args ...any)) {
 		bad("oauth.password_workers", "%d must not be negative", o.PasswordWorkers)
 	}
 	o.validateUpstreams(bad)
+	validateLDAP(o.LDAP, bad)
 }

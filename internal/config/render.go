@@ -39,6 +39,7 @@ func Template() string {
 		fmt.Fprintf(&b, "%s = %s\n", name, tomlValue(f.value))
 	}
 	b.WriteString(upstreamTemplate)
+	b.WriteString(ldapTemplate())
 	return b.String()
 }
 
@@ -139,6 +140,11 @@ func Describe(c Config, src Sources) string {
 	for _, name := range sortedKeys(c.OAuth.Tenants) {
 		lines = append(lines, line{"oauth.tenants." + name + ".password_sign_in", strconv.FormatBool(c.OAuth.PasswordSignIn(name)),
 			src["oauth.tenants"]})
+	}
+	for i := range c.OAuth.LDAP {
+		for _, f := range ldapFields(&c.OAuth.LDAP[i]) {
+			lines = append(lines, line{fmt.Sprintf("oauth.ldap[%d].%s", i, f.key), tomlValue(f.value), src["oauth.ldap"]})
+		}
 	}
 	width := 0
 	for _, l := range lines {

@@ -73,6 +73,7 @@ type Metrics struct {
 	keysRetrieved *prometheus.CounterVec
 	deviceFlow    *prometheus.CounterVec
 	alarms        *prometheus.CounterVec
+	directory     *prometheus.CounterVec
 }
 
 // New returns the metrics with Go runtime and process collectors.
@@ -109,11 +110,14 @@ func New() *Metrics {
 		alarms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_alarms_total", Help: "Alarms raised, by alarm (signin_failures: failed sign-ins and code entries from all addresses passed their threshold in a minute).",
 		}, []string{"alarm"}),
+		directory: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_directory_sign_ins_total", Help: "Sign-ins checked by a tenant's directory (LDAP), by tenant and result (success, enroll, refused, bad_input, unavailable, busy, stale_request, error).",
+		}, []string{"tenant", "result"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms,
+		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms, m.directory,
 	)
 	m.alarms.WithLabelValues(AlarmSignInFailures)
 	for _, reason := range rejectReasons {
@@ -228,6 +232,29 @@ func (m *Metrics) DeviceFlow(event string) {
 func (m *Metrics) Alarm(alarm string) {
 	if m != nil {
 		m.alarms.WithLabelValues(alarm).Inc()
+	}
+}
+
+// directoryResults are the results of a directory sign-in.
+func directoryResults() []string {
+	return []string{"success", "enroll", "refused", "bad_input", "unavailable", "busy", "stale_request", "error"}
+}
+
+// DirectoryConfigured creates the series of a tenant whose directory
+// checks passwords, at 0.
+func (m *Metrics) DirectoryConfigured(tenant string) {
+	if m != nil {
+		for _, r := range directoryResults() {
+			m.directory.WithLabelValues(tenant, r)
+		}
+	}
+}
+
+// DirectorySignIn counts a sign-in of a tenant whose directory checks
+// passwords, with its result (one of those in the help text).
+func (m *Metrics) DirectorySignIn(tenant, result string) {
+	if m != nil {
+		m.directory.WithLabelValues(tenant, result).Inc()
 	}
 }
 

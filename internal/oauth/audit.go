@@ -79,3 +79,44 @@ func noteDecision(r *http.Request, approve bool, view tms.DeviceView) {
 		}
 	})
 }
+
+// noteDirectorySignIn records that a tenant's directory checked the
+// password of a sign-in, under the name the directory gave, and whether
+// the sign-in created the user.
+func noteDirectorySignIn(r *http.Request, res tms.SignInResult) {
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		if res.View.Username != "" {
+			f.User, f.Actor = res.View.Username, "user:"+res.View.Username
+		}
+		f.AddDetail("via=%s", res.Origin)
+		if res.Created {
+			f.AddDetail("user created")
+		}
+	})
+}
+
+// directoryResult is the metrics label of a directory sign-in's result.
+func directoryResult(res tms.SignInResult, err error) string {
+	var fe *tms.FlowError
+	switch {
+	case err == nil && res.Enroll != nil:
+		return "enroll"
+	case err == nil:
+		return "success"
+	case !errors.As(err, &fe):
+		return "error"
+	}
+	switch fe.Reason {
+	case tms.FlowBadCredentials:
+		return "refused"
+	case tms.FlowBadInput:
+		return "bad_input"
+	case tms.FlowDirectoryUnavailable:
+		return "unavailable"
+	case tms.FlowUnavailable:
+		return "busy"
+	case tms.FlowBadCode, tms.FlowExpired, tms.FlowDecided, tms.FlowSignInNeeded:
+		return "stale_request"
+	}
+	return "error"
+}

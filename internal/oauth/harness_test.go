@@ -67,6 +67,7 @@ type serverOptions struct {
 	lifetime      time.Duration
 	attempts      int
 	attemptsTotal int
+	directories   []tms.TenantDirectory
 	// audit records the audit log, written within milliseconds.
 	audit bool
 	// clock, when set, is the service's clock; otherwise it uses the
@@ -105,7 +106,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 		now = o.clock.Now
 	}
 	svc := tms.New(tms.Options{Store: st, Keys: gen, Now: now, OAuth: tms.OAuthOptions{
-		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30}})
+		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30}, Directories: o.directories})
 	ctx := context.Background()
 	secrets, err := svc.Initialize(ctx)
 	if err != nil {

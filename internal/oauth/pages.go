@@ -155,6 +155,10 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 		retry(http.StatusBadRequest, fe.Message)
 	case tms.FlowSignInNeeded:
 		h.showSignIn(w, r, s, typedCode, http.StatusForbidden, fe.Message, "")
+	case tms.FlowDirectoryUnavailable:
+		h.log.WarnContext(r.Context(), "device page: directory unavailable", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.retry.Seconds()))))
+		retry(http.StatusServiceUnavailable, fe.Message)
 	case tms.FlowUnavailable:
 		h.log.WarnContext(r.Context(), "device page: service unavailable", "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.retry.Seconds()))))
@@ -249,6 +253,10 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		Password: r.PostFormValue("password"), OTP: r.PostFormValue("otp"), SessionHash: s.hash()})
 	settle(a, err)
 	noteUser(r, username, res.View)
+	if !res.Origin.IsLocal() {
+		h.metrics.DirectorySignIn(res.View.Tenant, directoryResult(res, err))
+		noteDirectorySignIn(r, res)
+	}
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, func(status int, msg string) {
 			h.showSignIn(w, r, s, typed, status, msg, username)

@@ -17,7 +17,8 @@ import (
 
 // TestUnknownEnvironmentVariable: a mistyped TMS_* variable is reported at
 // start; the variables of the settings, of an upstream provider's secret,
-// of the client tools, dev.env and the tests are not.
+// of a directory's search password, of the client tools, dev.env and the
+// tests are not.
 func TestUnknownEnvironmentVariable(t *testing.T) {
 	known := []string{"TMS_HTTP_ADDR=http://127.0.0.1", "TMS_URL=http://127.0.0.1:1", "TMS_PUBKEY_HOST=h", "TMS_PARSE_RESPONSE=1",
 		"TMS_DEV_PASSWORD=p", "TMS_TEST_POSTGRES_URL=postgres://x", "TMS_ROOT_DIR=/nonexistent", "X_TMS_TENANT=test", "TMSX=1"}
@@ -68,6 +69,7 @@ func TestEveryTMSVariableIsKnown(t *testing.T) {
 			switch {
 			case slices.Contains(known, found):
 			case strings.HasPrefix(found, "TMS_OAUTH_UPSTREAM_"): // an upstream provider's secret
+			case strings.HasPrefix(found, "TMS_OAUTH_LDAP_") && strings.HasSuffix(found, "_BIND_PASSWORD"): // a directory's search password
 			case found == "TMS_SECTION_KEY" || found == "TMS_USER_ID": // the form of a setting's name; a table heading
 			default:
 				t.Errorf("%s: %s is neither a setting's variable nor in package envnames", path, found)

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"crypto/x509"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/config"
+	"github.com/tmsproject/tms/internal/directory"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
@@ -42,4 +47,52 @@ func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, b
 		Metrics:                m,
 		NotFound:               api.NotFound,
 	})
+}
+
+// directories opens the directories of the [[oauth.ldap]] tables, with
+// the search accounts' passwords from their files or from env (as
+// os.Environ). It does not connect: a directory that is down makes its
+// tenant's sign-in page say so, and the server starts anyway.
+func directories(sections []config.LDAP, env []string, logger *slog.Logger) ([]tms.TenantDirectory, error) {
+	var out []tms.TenantDirectory
+	for i, l := range sections {
+		key := fmt.Sprintf("oauth.ldap[%d]", i)
+		cfg := directory.Config{URL: l.URL, InsecureNoTLS: l.InsecureNoTLS, BindDN: l.BindDN, UserBase: l.UserBase,
+			UserFilter: l.UserFilter, UsernameAttribute: l.UsernameAttribute, DialTimeout: l.DialTimeout.Duration,
+			Timeout: l.Timeout.Duration, MaxConnections: l.MaxConnections}
+		if l.CAFile != "" {
+			pem, err := os.ReadFile(l.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s.ca_file: %w", key, err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("%s.ca_file: %s holds no PEM certificate", key, l.CAFile)
+			}
+		}
+		switch {
+		case l.BindDN == "":
+		case l.BindPasswordFile != "":
+			b, err := os.ReadFile(l.BindPasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s.bind_password_file: %w", key, err)
+			}
+			cfg.BindPassword = strings.TrimRight(string(b), "\r\n")
+			if cfg.BindPassword == "" {
+				return nil, fmt.Errorf("%s.bind_password_file: %s is empty", key, l.BindPasswordFile)
+			}
+		default:
+			if cfg.BindPassword = lookupEnv(env, l.PasswordEnv()); cfg.BindPassword == "" {
+				return nil, fmt.Errorf("%s.bind_dn: the search account needs its password in bind_password_file or in the environment variable %s",
+					key, l.PasswordEnv())
+			}
+		}
+		d, err := directory.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%w", key, err)
+		}
+		logger.Info("directory sign-in", "tenant", l.Tenant, "directory", l.ID, "url", l.URL, "tls", !l.InsecureNoTLS)
+		out = append(out, tms.TenantDirectory{ID: l.ID, Tenant: l.Tenant, Directory: d})
+	}
+	return out, nil
 }

@@ -91,6 +91,10 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	logger := newLogger(opts.Stderr, cfg.Log)
+	dirs, err := directories(cfg.OAuth.LDAP, opts.Env, logger)
+	if err != nil {
+		return fmt.Errorf("invalid configuration (%s): %w", cfgPath, err)
+	}
 	for _, name := range unknownEnv(cfg, opts.Env) {
 		logger.Warn("environment variable "+name+" is not a TMS setting and is ignored; "+
 			"\"tms server --print-config\" lists the settings, each with its TMS_ variable", "variable", name)
@@ -160,6 +164,7 @@ func Run(ctx context.Context, opts Options) error {
 		RepeatWindow:          cfg.Keys.RepeatWindow.Duration,
 		RequireHostCredential: cfg.Keys.RequireHostCredential,
 		UnregisteredHosts:     unregisteredHosts(cfg.Keys.UnregisteredHosts),
+		Directories:           dirs,
 	})
 
 	secrets, err := svc.Initialize(ctx)
@@ -221,6 +226,9 @@ func Run(ctx context.Context, opts Options) error {
 	var m *metrics.Metrics
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
+		for _, d := range dirs {
+			m.DirectoryConfigured(d.Tenant)
+		}
 	}
 	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m).Register, apidocs.Routes(cfg.ServerURLs)}
 	if cfg.Metrics.Enabled {

@@ -311,6 +311,9 @@ const (
 	FlowSignInNeeded
 	// FlowUnavailable: the database or the password pool is busy.
 	FlowUnavailable
+	// FlowDirectoryUnavailable: the tenant's directory cannot check
+	// passwords.
+	FlowDirectoryUnavailable
 	// FlowInternal: anything else.
 	FlowInternal
 )
@@ -428,6 +431,11 @@ type Enrollment struct {
 type SignInResult struct {
 	View   DeviceView
 	Enroll *Enrollment
+	// Origin is what checked the password: OriginLocal for TMS itself, or
+	// the tenant's directory. It is set also when the sign-in fails.
+	Origin store.Origin
+	// Created tells that the directory sign-in created the user.
+	Created bool
 }
 
 // errWrongCredentials is the one message for every wrong sign-in, so that
@@ -463,57 +471,78 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 		return SignInResult{}, errWrongCredentials()
 	}
 	var u store.User
-	if view.Tenant != "" {
-		var err error
-		u, err = s.store.GetUser(ctx, view.Tenant, in.Username)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return SignInResult{}, flowStoreError(err)
+	var err error
+	res := SignInResult{Origin: store.OriginLocal}
+	if dir, ok := s.directoryOf(view.Tenant); ok {
+		// The directory checks the password instead of TMS. The tenant is
+		// known: the code exists.
+		res.View, res.Origin = view, store.LDAPOrigin(dir.ID)
+		if u, res.Created, err = s.directoryUser(ctx, dir, in.Username, in.Password); err != nil {
+			return res, err
 		}
-	}
-	// An unknown code or user is checked against a dummy hash: the answer
-	// takes as long.
-	ok, err := s.accounts.passwords.verify(ctx, in.Password, u.PasswordHash)
-	if err != nil {
-		return SignInResult{}, flowStoreError(err)
-	}
-	if !ok || !u.Origin.IsLocal() {
-		// A user who signs in elsewhere has no TMS password.
-		return SignInResult{}, errWrongCredentials()
+	} else if u, err = s.localUser(ctx, view.Tenant, in.Username, in.Password); err != nil {
+		return res, err
 	}
 	if codeErr != nil {
 		if fe.Reason == FlowBadCode {
-			return SignInResult{}, errWrongCredentials()
+			return res, errWrongCredentials()
 		}
-		return SignInResult{View: view}, codeErr
+		res.View = view
+		return res, codeErr
 	}
+	res.View = view
 	if !u.Enabled {
-		return SignInResult{View: view}, flowError(FlowBadCredentials, "This account is disabled. Ask your administrator.")
+		return res, flowError(FlowBadCredentials, "This account is disabled. Ask your administrator.")
 	}
 	now := s.now()
 	if !u.TOTPConfirmed && (u.TOTPSecret == "" || otp == "") {
 		// First sign-in: enrol TOTP before anything else.
 		if u, err = s.store.StartTOTPEnrollment(ctx, u.Tenant, u.Username, totp.NewSecret(), now); err != nil {
-			return SignInResult{View: view}, flowStoreError(err)
+			return res, flowStoreError(err)
 		}
 		if !u.TOTPConfirmed {
 			if err := s.bind(ctx, view, u.Username, in.SessionHash, "", time.Time{}); err != nil {
-				return SignInResult{View: view}, err
+				return res, err
 			}
-			view.Username = u.Username
-			return SignInResult{View: view, Enroll: &Enrollment{Secret: u.TOTPSecret, URI: totpURI(u.Tenant, u.Username, u.TOTPSecret)}}, nil
+			res.View.Username = u.Username
+			res.Enroll = &Enrollment{Secret: u.TOTPSecret, URI: totpURI(u.Tenant, u.Username, u.TOTPSecret)}
+			return res, nil
 		}
 	}
 	if otp == "" {
-		return SignInResult{View: view}, flowError(FlowBadInput, "Enter the one-time code your authenticator app shows.")
+		return res, flowError(FlowBadInput, "Enter the one-time code your authenticator app shows.")
 	}
 	if err := s.useTOTP(ctx, u, otp, now); err != nil {
-		return SignInResult{View: view}, err
+		return res, err
 	}
 	if err := s.signedIn(ctx, view, u.Username, in.SessionHash, "", now); err != nil {
-		return SignInResult{View: view}, err
+		return res, err
 	}
-	view.Username = u.Username
-	return SignInResult{View: view}, nil
+	res.View.Username = u.Username
+	return res, nil
+}
+
+// localUser checks the TMS password of a user of tenant ("" when the code
+// is unknown). An unknown code or user is checked against a dummy hash:
+// the answer takes as long.
+func (s *Service) localUser(ctx context.Context, tenant, username, password string) (store.User, error) {
+	var u store.User
+	if tenant != "" {
+		var err error
+		u, err = s.store.GetUser(ctx, tenant, username)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, flowStoreError(err)
+		}
+	}
+	ok, err := s.accounts.passwords.verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return u, flowStoreError(err)
+	}
+	if !ok || !u.Origin.IsLocal() {
+		// A user who signs in elsewhere has no TMS password.
+		return u, errWrongCredentials()
+	}
+	return u, nil
 }
 
 // useTOTP accepts code for the user's secret once.

@@ -25,6 +25,12 @@ type flowFixture struct {
 
 func newFlowFixture(t *testing.T) *flowFixture {
 	t.Helper()
+	return newFlowFixtureWith(t, nil)
+}
+
+// newFlowFixtureWith is newFlowFixture with the tenants' directories.
+func newFlowFixtureWith(t *testing.T, dirs []TenantDirectory) *flowFixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "tms.db")})
 	if err != nil {
@@ -37,7 +43,7 @@ func newFlowFixture(t *testing.T) *flowFixture {
 	}
 	clock := clocktest.New(time.Date(2026, 7, 13, 12, 0, 0, 0, time.UTC))
 	svc := New(Options{Store: st, Keys: gen, Now: clock.Now, OAuth: OAuthOptions{
-		DeviceCodeLifetime: 10 * time.Minute, PollInterval: 5 * time.Second, MaxDelegationDays: 30}})
+		DeviceCodeLifetime: 10 * time.Minute, PollInterval: 5 * time.Second, MaxDelegationDays: 30}, Directories: dirs})
 	secrets, err := svc.Initialize(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,10 @@ type Options struct {
 	// UnregisteredHosts says what retrieval answers for a host no tenant
 	// has registered; the zero value refuses.
 	UnregisteredHosts UnregisteredHosts
-	Logger            *slog.Logger
+	// Directories are the tenants' directories (LDAP), at most one per
+	// tenant; the sign-in page of such a tenant checks passwords there.
+	Directories []TenantDirectory
+	Logger      *slog.Logger
 }
 
 // Service implements the TMS rules over a store.

@@ -75,6 +75,7 @@ type Server struct {
 	// BindPassword is the password of BindDN.
 	BindPassword string
 
+	conf string
 	cmd  *exec.Cmd
 	done chan struct{}
 	mu   sync.Mutex
@@ -102,10 +103,10 @@ func Start(t testing.TB, users ...User) *Server {
 	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(dir, "slapd.conf")
-	writeFile(t, conf, slapdConf(dir))
+	s.conf = filepath.Join(dir, "slapd.conf")
+	writeFile(t, s.conf, slapdConf(dir))
 	writeFile(t, filepath.Join(dir, "data.ldif"), dataLDIF(s.BindPassword, users))
-	run(t, slapaddBin, "-f", conf, "-l", filepath.Join(dir, "data.ldif"))
+	run(t, slapaddBin, "-f", s.conf, "-l", filepath.Join(dir, "data.ldif"))
 
 	// A free port can be taken by someone else before slapd binds it; then
 	// slapd exits at once and is started again on other ports.
@@ -114,7 +115,7 @@ func Start(t testing.TB, users ...User) *Server {
 		ldapPort, ldapsPort := freePort(t), freePort(t)
 		s.LDAPURL = fmt.Sprintf("ldap://127.0.0.1:%d", ldapPort)
 		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", ldapsPort)
-		if lastErr = s.start(conf); lastErr == nil {
+		if lastErr = s.start(s.conf); lastErr == nil {
 			t.Cleanup(func() { s.Stop(t) })
 			return s
 		}
@@ -371,4 +372,19 @@ func randomText(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Restart starts the stopped slapd again, on the same ports and with the
+// same data.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	select {
+	case <-s.done:
+	default:
+		t.Fatal("Restart: slapd is still running; Stop it first")
+	}
+	s.stop = sync.Once{}
+	if err := s.start(s.conf); err != nil {
+		t.Fatalf("restart slapd: %v", err)
+	}
 }
