@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -163,5 +164,31 @@ func TestLDAPValidation(t *testing.T) {
 	c.OAuth.LDAP = []LDAP{good, other}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "oauth.ldap[1].id") || !strings.Contains(err.Error(), "oauth.ldap[1].tenant") {
 		t.Errorf("two sections for one tenant with one id: %v", err)
+	}
+}
+
+// TestLDAPReadmeExample: the README's [[oauth.ldap]] example is a valid
+// configuration.
+func TestLDAPReadmeExample(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "### A directory (LDAP)")
+	if start < 0 {
+		t.Fatal("README.md has no section \"A directory (LDAP)\"")
+	}
+	block, ok := strings.CutPrefix(text[start+strings.Index(text[start:], "```toml\n"):], "```toml\n")
+	if !ok {
+		t.Fatal("the section has no toml example")
+	}
+	block = block[:strings.Index(block, "```")]
+	cfg, _, err := Load(writeFile(t, block), true, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, block)
+	}
+	if err := cfg.Validate(); err != nil || len(cfg.OAuth.LDAP) != 1 || cfg.OAuth.LDAP[0].PasswordEnv() != "TMS_OAUTH_LDAP_CAMPUS_BIND_PASSWORD" {
+		t.Fatalf("%v %+v", err, cfg.OAuth.LDAP)
 	}
 }

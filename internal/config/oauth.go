@@ -39,7 +39,7 @@ type OAuth struct {
 	Tenants map[string]TenantSignIn `toml:"tenants" tables:"true"`
 	// LDAP lists the directories whose passwords tenants' sign-in pages
 	// check.
-	LDAP []LDAP `toml:"ldap" tables:"true" comment:"Directory (LDAP) sign-in, one [[oauth.ldap]] section per tenant that uses it: the sign-in page of the\ntenant checks passwords against the directory instead of TMS passwords, then asks for the user's\nTMS one-time code as usual. Users are created at their first sign-in. For example:"`
+	LDAP []LDAP `toml:"ldap" tables:"true"`
 }
 
 // defaultOAuth returns the built-in [oauth] settings.

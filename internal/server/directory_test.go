@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,22 @@ func TestDirectoryConfig(t *testing.T) {
 		}
 		if strings.Contains(srv.Output.String(), s.BindPassword) {
 			t.Errorf("the log shows the search password:\n%s", srv.Output)
+		}
+		// Every result the README lists exists for the tenant.
+		row := readmeMetrics(t)["tms_directory_sign_ins_total"]
+		got := scrapeFamilies(t, srv.URL)["tms_directory_sign_ins_total"]
+		if len(row.labels["result"]) < 8 || !slices.Equal(got["tenant"], []string{"test"}) {
+			t.Fatalf("README row %+v, exported %v", row, got)
+		}
+		for _, r := range row.labels["result"] {
+			if !slices.Contains(got["result"], r) {
+				t.Errorf("the server does not export tms_directory_sign_ins_total{result=%q}", r)
+			}
+		}
+		for _, r := range got["result"] {
+			if !slices.Contains(row.labels["result"], r) {
+				t.Errorf("the README lists no result %q", r)
+			}
 		}
 	})
 	t.Run("password from the environment", func(t *testing.T) {
