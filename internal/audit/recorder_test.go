@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tmsproject/tms/internal/audit"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/sqlite"
@@ -88,25 +89,13 @@ func stored(t *testing.T, db *sqlite.DB) []store.AuditEvent {
 	return got
 }
 
-// eventually polls cond until it holds or ten seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 10s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestRecorderWritesFullBatchesAndFlushesOnClose(t *testing.T) {
 	st := &countingStore{DB: openStore(t)}
 	rec := audit.New(st, audit.Options{BatchSize: 10, FlushInterval: time.Hour})
 	for i := range 25 {
 		rec.Record(event(i))
 	}
-	eventually(t, "two full batches written", func() bool { return rec.Stats().Written == 20 })
+	clocktest.Eventually(t, "two full batches written", func() bool { return rec.Stats().Written == 20 })
 	if got := len(stored(t, st.DB)); got != 20 {
 		t.Fatalf("before Close: %d events stored, want the two full batches (20)", got)
 	}
@@ -139,7 +128,7 @@ func TestRecorderFlushesAfterInterval(t *testing.T) {
 	for i := range 3 {
 		rec.Record(event(i))
 	}
-	eventually(t, "a partial batch written after the flush interval", func() bool { return len(stored(t, st.DB)) == 3 })
+	clocktest.Eventually(t, "a partial batch written after the flush interval", func() bool { return len(stored(t, st.DB)) == 3 })
 	if got := fmt.Sprint(st.batchSizes()); got != "[3]" {
 		t.Fatalf("batch sizes: got %s, want [3]", got)
 	}
@@ -258,7 +247,8 @@ func TestRecorderConcurrentWithClose(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(time.Millisecond)
+	// Close while events are being recorded.
+	clocktest.Eventually(t, "events recorded", func() bool { s := rec.Stats(); return s.Queued > 0 || s.Written+s.DroppedFull > 0 })
 	if err := rec.Close(testContext(t)); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -285,7 +275,7 @@ func TestRecorderPrunes(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := audit.New(db, audit.Options{Retention: 72 * time.Hour, Now: func() time.Time { return now }})
-	eventually(t, "events older than the retention pruned", func() bool { return rec.Stats().Pruned == 6 })
+	clocktest.Eventually(t, "events older than the retention pruned", func() bool { return rec.Stats().Pruned == 6 })
 	if err := rec.Close(testContext(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tmsproject/tms/internal/client"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 )
 
@@ -47,7 +47,14 @@ func TestBackupDuringKeyCreation(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	ackedCount := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+	// Back up while keys are being created: after some, and before some
+	// more.
+	clocktest.Eventually(t, "20 keys created", func() bool { return ackedCount() >= 20 })
 	mu.Lock()
 	before := append([]string(nil), acked...)
 	mu.Unlock()
@@ -56,7 +63,7 @@ func TestBackupDuringKeyCreation(t *testing.T) {
 	if !strings.Contains(out, "Backed up") {
 		t.Fatalf("backup output: %s", out)
 	}
-	time.Sleep(200 * time.Millisecond)
+	clocktest.Eventually(t, "20 keys created after the backup", func() bool { return ackedCount() >= len(before)+20 })
 	stop.Store(true)
 	wg.Wait()
 

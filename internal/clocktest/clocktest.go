@@ -1,10 +1,11 @@
 // Package clocktest provides a clock that tests set and move by hand, to
-// give the code under test as its source of the current time. Only tests
-// import it.
+// give the code under test as its source of the current time, and the one
+// helper with which tests wait for a condition. Only tests import it.
 package clocktest
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -39,4 +40,26 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+// waitLimit bounds every wait of Eventually: far beyond what any condition
+// needs on a busy machine, so that reaching it means the condition will
+// never hold.
+const waitLimit = 30 * time.Second
+
+// pollEvery is how often Eventually checks its condition.
+const pollEvery = 2 * time.Millisecond
+
+// Eventually checks cond until it holds, and fails the test when it still
+// does not after 30 seconds. It is how tests wait for something another
+// goroutine or process does: never a sleep of a guessed length.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still not so after %v", what, waitLimit)
+		}
+		time.Sleep(pollEvery)
+	}
 }

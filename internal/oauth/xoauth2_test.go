@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -236,9 +237,24 @@ func testApprove(t *testing.T, b backend, style oauth2.AuthStyle) {
 	srv := startServer(t, b, serverOptions{pollInterval: 2 * time.Second})
 	l := startLogin(t, srv, style)
 	result := l.pollInBackground()
-	waitFor(t, l.rec.pending, "authorization_pending")
-	// Let a few more polls pass before approving.
-	time.Sleep(3 * time.Second)
+	// Let two pending polls pass before approving (in the auto-detect
+	// style, two Basic requests and their retries).
+	clocktest.Eventually(t, "two pending polls", func() bool {
+		basic, body := 0, 0
+		for _, p := range l.rec.recorded() {
+			switch {
+			case p.code != tms.OAuthAuthorizationPending:
+			case p.basic:
+				basic++
+			default:
+				body++
+			}
+		}
+		if style == oauth2.AuthStyleAutoDetect {
+			return basic >= 2 && body >= 2
+		}
+		return basic+body >= 2
+	})
 	newBrowser(t, srv.URL).approve(srv, l.da.UserCode)
 	r := <-result
 	tok, err := r.tok, r.err
@@ -383,7 +399,7 @@ func testWrongTOTP(t *testing.T, b backend, style oauth2.AuthStyle) {
 	p.want(t, http.StatusUnauthorized, "The username, password or one-time code is not right.")
 	// The device keeps waiting.
 	polls := len(l.rec.recorded())
-	time.Sleep(1500 * time.Millisecond)
+	clocktest.Eventually(t, "a poll after the failed sign-in", func() bool { return len(l.rec.recorded()) > polls })
 	for _, p := range l.rec.recorded()[polls:] {
 		if p.code != tms.OAuthAuthorizationPending {
 			t.Fatalf("a poll after a failed sign-in was answered %+v", p)

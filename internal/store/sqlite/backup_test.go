@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 )
@@ -54,7 +55,14 @@ func TestBackupDuringWrites(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	ackedCount := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+	// Back up while the writers write: after some writes, and before
+	// some more.
+	clocktest.Eventually(t, "50 clients written", func() bool { return ackedCount() >= 50 })
 	mu.Lock()
 	before := append([]string(nil), acked...)
 	mu.Unlock()
@@ -62,7 +70,7 @@ func TestBackupDuringWrites(t *testing.T) {
 	if err := sqlite.Backup(ctx, path, backup); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	clocktest.Eventually(t, "50 clients written after the backup", func() bool { return ackedCount() >= len(before)+50 })
 	stop.Store(true)
 	wg.Wait()
 
