@@ -445,7 +445,7 @@ func TestServerMatchesSpec(t *testing.T) {
 		b := browser()
 		page := c.do(call{op: "GET /v1/oauth2/device", client: b}, 200)
 		c.keep("csrf token", csrf(t, page))
-		c.do(call{op: "GET /v1/oauth2/device", query: url.Values{"user_code": {userCode}}, client: b}, 200)
+		c.do(call{op: "GET /v1/oauth2/device", query: url.Values{"tenant": {"test"}, "user_code": {userCode}}, client: b}, 200)
 		c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {"forged"}, "user_code": {userCode}}, client: b}, 403)
 		c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {csrf(t, page)}, "user_code": {"AEIO-UAEI"}}, client: b}, 400)
 		next := c.do(call{op: "POST /v1/oauth2/device", form: url.Values{"csrf": {csrf(t, page)}, "user_code": {userCode}}, client: b}, 303)

@@ -257,7 +257,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 	}
 	noteOwner(r, tms.TokenOwner{Tenant: g.Tenant})
 	h.metrics.DeviceFlow(eventStarted)
-	verify := h.base(r) + DevicePath
+	verify := h.base(r) + DevicePath + "?tenant=" + url.QueryEscape(g.Tenant)
 	writeOAuthJSON(w, http.StatusOK, struct {
 		DeviceCode              string `json:"device_code"`
 		UserCode                string `json:"user_code"`
@@ -265,7 +265,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 		VerificationURIComplete string `json:"verification_uri_complete"`
 		ExpiresIn               int64  `json:"expires_in"`
 		Interval                int64  `json:"interval"`
-	}{g.DeviceCode, g.UserCode, verify, verify + "?user_code=" + url.QueryEscape(g.UserCode),
+	}{g.DeviceCode, g.UserCode, verify, verify + "&user_code=" + url.QueryEscape(g.UserCode),
 		int64(g.ExpiresIn.Seconds()), int64(g.Interval.Seconds())})
 }
 

@@ -242,6 +242,17 @@ func (p page) want(t *testing.T, status int, parts ...string) page {
 	return p
 }
 
+// wantNot fails if the page contains any of the parts.
+func (p page) wantNot(t *testing.T, parts ...string) page {
+	t.Helper()
+	for _, part := range parts {
+		if strings.Contains(p.body, part) {
+			t.Fatalf("page %s has %q:\n%s", p.path, part, p.body)
+		}
+	}
+	return p
+}
+
 // totp returns the user's code for the n-th sign-in of a test (n from 0):
 // a code is accepted once, and the next time step's code is accepted
 // early, so one test can sign in twice in one step.

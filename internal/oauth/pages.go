@@ -43,10 +43,12 @@ type pageData struct {
 	Paths     pagePaths
 	UserCode  string
 	Prefilled bool
-	View      tms.DeviceView
-	Username  string
-	Days      int
-	Enroll    enrollData
+	// Tenant is the tenant the verification page names, if any.
+	Tenant   string
+	View     tms.DeviceView
+	Username string
+	Days     int
+	Enroll   enrollData
 	// Class and Message make a result page.
 	Class     string
 	Message   string
@@ -89,6 +91,21 @@ func (h *Handler) result(w http.ResponseWriter, r *http.Request, status int, tit
 // redirect sends the browser to a page of the flow for a user code.
 func redirect(w http.ResponseWriter, r *http.Request, path, userCode string) {
 	http.Redirect(w, r, path+"?user_code="+url.QueryEscape(userCode), http.StatusSeeOther)
+}
+
+// pageTenant returns the tenant a page of the flow names: the parameter
+// tenant of the verification_uri, which the pages pass on in their links
+// and forms. It is "" unless the tenant exists and is enabled (which
+// tenants exist is public), so a page never shows a made-up name.
+func (h *Handler) pageTenant(r *http.Request) string {
+	tenant := r.FormValue("tenant")
+	if tenant == "" {
+		return ""
+	}
+	if ok, err := h.svc.TenantIssuer(r.Context(), tenant); err != nil || !ok {
+		return ""
+	}
+	return tenant
 }
 
 // acceptForm admits a post that must come from this session's page;
@@ -144,7 +161,8 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 	}
 	switch fe.Reason {
 	case tms.FlowBadCode:
-		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: fe.Message, CSRF: s.csrf(), UserCode: typedCode})
+		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: fe.Message, CSRF: s.csrf(), UserCode: typedCode,
+			Tenant: h.pageTenant(r)})
 	case tms.FlowExpired:
 		h.result(w, r, http.StatusGone, "Code expired", "error", fe.Message, true)
 	case tms.FlowDecided:
@@ -174,15 +192,16 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 }
 
 // codePage shows the form to enter a code, or, with ?user_code= (the
-// verification_uri_complete of RFC 8628), asks to confirm the code. It
-// does not look the code up: the consent page, after the sign-in, shows
-// the application and tenant a code is for.
+// verification_uri_complete of RFC 8628), asks to confirm the code, with
+// the tenant the verification_uri names. It does not look the code up:
+// the consent page, after the sign-in, shows the application and tenant a
+// code is for.
 func (h *Handler) codePage(w http.ResponseWriter, r *http.Request) {
 	s := h.sessionFor(w, r)
 	if h.held(w, r) {
 		return
 	}
-	d := pageData{Title: "Sign in to TMS", CSRF: s.csrf()}
+	d := pageData{Title: "Sign in to TMS", CSRF: s.csrf(), Tenant: h.pageTenant(r)}
 	if typed := r.URL.Query().Get("user_code"); typed != "" {
 		if code, ok := tms.NormalizeUserCode(typed); ok {
 			d.UserCode, d.Prefilled, d.Title = tms.FormatUserCode(code), true, "Confirm your code"
@@ -208,23 +227,29 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	typed := r.PostFormValue("user_code")
 	code, ok := tms.NormalizeUserCode(typed)
 	if !ok {
-		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: badCodeFormat, CSRF: s.csrf(), UserCode: typed})
+		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: badCodeFormat, CSRF: s.csrf(), UserCode: typed,
+			Tenant: h.pageTenant(r)})
 		return
 	}
-	redirect(w, r, signInPath, tms.FormatUserCode(code))
+	target := signInPath + "?user_code=" + url.QueryEscape(tms.FormatUserCode(code))
+	if tenant := h.pageTenant(r); tenant != "" {
+		target += "&tenant=" + url.QueryEscape(tenant)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// showSignIn shows the sign-in form for a typed code. It shows nothing
-// about the request of the code, which may not exist: the consent page
-// shows that after the sign-in.
+// showSignIn shows the sign-in form for a typed code, with the tenant the
+// verification_uri named. It shows nothing about the request of the code,
+// which may not exist: the consent page shows that after the sign-in.
 func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request, s session, typed string, status int, msg, username string) {
 	code, ok := tms.NormalizeUserCode(typed)
 	if !ok {
-		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: badCodeFormat, CSRF: s.csrf(), UserCode: typed})
+		h.render(w, r, h.pages.code, http.StatusBadRequest, pageData{Title: "Enter your code", Error: badCodeFormat, CSRF: s.csrf(), UserCode: typed,
+			Tenant: h.pageTenant(r)})
 		return
 	}
 	h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), UserCode: tms.FormatUserCode(code),
-		Username: username})
+		Username: username, Tenant: h.pageTenant(r)})
 }
 
 // signInPage shows the sign-in form for the code in the query.
@@ -249,7 +274,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := h.svc.SignInForDevice(r.Context(), tms.SignIn{UserCode: typed, Username: username,
+	res, err := h.svc.SignInForDevice(r.Context(), tms.SignIn{UserCode: typed, Tenant: r.PostFormValue("tenant"), Username: username,
 		Password: r.PostFormValue("password"), OTP: r.PostFormValue("otp"), SessionHash: s.hash()})
 	settle(a, err)
 	noteUser(r, username, res.View)

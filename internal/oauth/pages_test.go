@@ -140,7 +140,7 @@ func wantMetrics(t *testing.T, srv *testServer, lines ...string) {
 func TestPageRefusals(t *testing.T) {
 	srv := startServer(t, sqliteBackend, serverOptions{})
 	_, userCode, complete := deviceCode(t, srv)
-	if !strings.HasPrefix(complete, srv.URL+oauth.DevicePath+"?user_code=") {
+	if !strings.HasPrefix(complete, srv.URL+oauth.DevicePath+"?tenant="+tms.TestTenant+"&user_code=") {
 		t.Fatalf("verification_uri_complete %q", complete)
 	}
 	br := newBrowser(t, srv.URL)

@@ -103,9 +103,28 @@ func TestGenericClientLogsInToTenant(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DeviceAuth: %v", err)
 			}
-			if da.VerificationURI != srv.URL+oauth.DevicePath {
+			if da.VerificationURI != srv.URL+oauth.DevicePath+"?tenant="+tms.TestTenant {
 				t.Fatalf("verification_uri: %q", da.VerificationURI)
 			}
+			// The page of the verification_uri names the tenant, and so
+			// does the sign-in after it. On the pages of another tenant
+			// the code is not known: the right password does not sign in.
+			u, err := url.Parse(da.VerificationURI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			br := newBrowser(t, srv.URL)
+			entry := br.get(u.RequestURI()).want(t, 200, "Enter the code", `<dd id="tenant">test</dd>`)
+			br.submit(entry, oauth.DevicePath, url.Values{"user_code": {da.UserCode}, "tenant": {tms.TestTenant}}).
+				want(t, 200, "Sign in", `<dd id="tenant">test</dd>`, `name="tenant" value="test"`)
+			br.get(oauth.DevicePath+"?tenant=nosuch").want(t, 200, "Enter the code").wantNot(t, `id="tenant"`)
+			elsewhere := br.get(oauth.DevicePath+"?tenant="+tms.DefaultTenant).want(t, 200, `<dd id="tenant">default</dd>`)
+			p := br.submit(elsewhere, oauth.DevicePath, url.Values{"user_code": {da.UserCode}, "tenant": {tms.DefaultTenant}}).
+				want(t, 200, "Sign in", `<dd id="tenant">default</dd>`)
+			br.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {da.UserCode}, "tenant": {tms.DefaultTenant},
+				"username": {srv.user.Username}, "password": {srv.user.Password}, "otp": {totp(t, srv.user.TOTPSecret, 0)}}).
+				want(t, http.StatusUnauthorized, "is not right", `<dd id="tenant">default</dd>`)
+			srv.limiter.Add(time.Hour) // past the backoff of the failed sign-in
 
 			// Before and after approval, tenant default's token endpoint
 			// does not know the code.

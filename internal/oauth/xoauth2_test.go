@@ -124,8 +124,8 @@ func startLogin(t *testing.T, srv *testServer, style oauth2.AuthStyle) *login {
 	if err != nil {
 		t.Fatalf("DeviceAuth: %v", err)
 	}
-	if da.DeviceCode == "" || len(da.UserCode) != 9 || da.VerificationURI != srv.URL+oauth.DevicePath ||
-		da.VerificationURIComplete != da.VerificationURI+"?user_code="+url.QueryEscape(da.UserCode) || da.Interval < 1 || da.Expiry.IsZero() {
+	if da.DeviceCode == "" || len(da.UserCode) != 9 || da.VerificationURI != srv.URL+oauth.DevicePath+"?tenant="+tms.TestTenant ||
+		da.VerificationURIComplete != da.VerificationURI+"&user_code="+url.QueryEscape(da.UserCode) || da.Interval < 1 || da.Expiry.IsZero() {
 		t.Fatalf("device authorization: %+v", da)
 	}
 	return &login{t: t, srv: srv, cfg: cfg, rec: rec, ctx: ctx, da: da}

@@ -381,7 +381,7 @@ func (s *Service) pendingDevice(ctx context.Context, typed string) (store.Device
 	}
 	d, err := s.store.GetDeviceAuthorization(ctx, code)
 	if errors.Is(err, store.ErrNotFound) {
-		return d, DeviceView{}, flowError(FlowBadCode, "The code %s is not known. Check the code your device shows, or start again there.", FormatUserCode(code))
+		return d, DeviceView{}, errUnknownCode(code)
 	}
 	if err != nil {
 		return d, DeviceView{}, flowStoreError(err)
@@ -402,6 +402,11 @@ func (s *Service) pendingDevice(ctx context.Context, typed string) (store.Device
 	return d, view, nil
 }
 
+// errUnknownCode is the answer to a user code that is not known.
+func errUnknownCode(code string) *FlowError {
+	return flowError(FlowBadCode, "The code %s is not known. Check the code your device shows, or start again there.", FormatUserCode(code))
+}
+
 // LookupUserCode returns the pending request of a typed user code, or a
 // *FlowError that says why it cannot be answered.
 func (s *Service) LookupUserCode(ctx context.Context, typed string) (DeviceView, error) {
@@ -412,6 +417,9 @@ func (s *Service) LookupUserCode(ctx context.Context, typed string) (DeviceView,
 // SignIn is a sign-in for a device authorization from a browser session.
 type SignIn struct {
 	UserCode string
+	// Tenant, when set, is the tenant the pages named: a code of another
+	// tenant is answered as an unknown code.
+	Tenant   string
 	Username string
 	Password string
 	// OTP is the TOTP code; it may be empty when the user has no TOTP yet.
@@ -462,7 +470,10 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 			return SignInResult{}, flowError(FlowBadInput, "The one-time code has 6 digits; enter it as your authenticator app shows it.")
 		}
 	}
-	_, view, codeErr := s.pendingDevice(ctx, in.UserCode)
+	d, view, codeErr := s.pendingDevice(ctx, in.UserCode)
+	if in.Tenant != "" && d.Tenant != "" && d.Tenant != in.Tenant {
+		view, codeErr = DeviceView{}, errUnknownCode(d.UserCode)
+	}
 	var fe *FlowError
 	if codeErr != nil && (!errors.As(codeErr, &fe) || fe.Reason == FlowUnavailable || fe.Reason == FlowInternal) {
 		return SignInResult{}, codeErr

@@ -610,3 +610,23 @@ func TestTenantBoundTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInOnTenantPages: on the pages of a tenant, a code of another
+// tenant is answered as an unknown code, even with the right password; on
+// the pages of its own tenant it signs in.
+func TestSignInOnTenantPages(t *testing.T) {
+	f := newFlowFixture(t)
+	ctx := context.Background()
+	g := f.start(t)
+	in := SignIn{UserCode: g.UserCode, Tenant: DefaultTenant, Username: f.user.Username, Password: f.user.Password,
+		OTP: f.otp(t, f.user.TOTPSecret), SessionHash: "s1"}
+	res, err := f.svc.SignInForDevice(ctx, in)
+	wantFlow(t, err, FlowBadCredentials)
+	if res.View.Tenant != "" {
+		t.Fatalf("a refused sign-in told the code's request: %+v", res.View)
+	}
+	in.Tenant = TestTenant
+	if res, err := f.svc.SignInForDevice(ctx, in); err != nil || res.View.Tenant != TestTenant {
+		t.Fatalf("sign-in on the pages of the code's tenant: %+v %v", res, err)
+	}
+}
