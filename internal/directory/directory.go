@@ -327,7 +327,12 @@ func (c *conn) cause(err error) error {
 	return err
 }
 
+// close says goodbye to the directory (an unbind) unless the check was cut
+// short, and closes the connection.
 func (c *conn) close() {
+	if c.ctx.Err() == nil {
+		c.Conn.Unbind()
+	}
 	c.stop()
 	c.Conn.Close()
 }

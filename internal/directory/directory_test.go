@@ -5,12 +5,15 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tmsproject/tms/internal/directory"
 	"github.com/tmsproject/tms/internal/directory/slapdtest"
+	"github.com/tmsproject/tms/internal/waittest"
 )
 
 var users = []slapdtest.User{
@@ -271,5 +274,99 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := directory.New(base); err != nil {
 		t.Fatal(err)
+	}
+}
+
+var operation = regexp.MustCompile(`conn=\d+ op=\d+ (EXT|STARTTLS|BIND) dn="[^"]*" method=\d+|conn=\d+ op=\d+ (EXT|STARTTLS|SRCH base=|RESULT tag=\d+ err=\d+|SEARCH RESULT tag=\d+ err=\d+|UNBIND)`)
+
+var (
+	checkStart = regexp.MustCompile(`conn=(\d+) op=0 EXT`)
+	closedConn = regexp.MustCompile(`conn=(\d+) fd=\d+ closed`)
+)
+
+// operations returns what slapd did for the one check that ran after its
+// log had mark bytes: the operations and result codes of its connection,
+// sorted (slapd's threads may log a result after the next request),
+// without names, filters or entry counts. It waits until slapd has logged
+// the connection's end.
+func operations(t *testing.T, s *slapdtest.Server, mark int) []string {
+	t.Helper()
+	var conn string
+	waittest.Until(t, 30*time.Second, "slapd to log the end of the check's connection", func() bool {
+		log := s.Log()[mark:]
+		m := checkStart.FindStringSubmatch(log)
+		if m == nil {
+			return false
+		}
+		for _, c := range closedConn.FindAllStringSubmatch(log, -1) {
+			if c[1] == m[1] {
+				conn = m[1]
+				return true
+			}
+		}
+		return false
+	})
+	var out []string
+	for _, m := range operation.FindAllStringSubmatch(s.Log()[mark:], -1) {
+		if strings.HasPrefix(m[0], "conn="+conn+" ") {
+			out = append(out, m[1]+m[2])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestSameWork: an unknown user makes the directory do what a wrong
+// password does, so neither the answer nor the work tells them apart; a
+// refused empty password makes it do nothing.
+func TestSameWork(t *testing.T) {
+	s := slapdtest.Start(t, users...)
+	d := newDirectory(t, config(s, s.LDAPURL))
+	ctx := t.Context()
+	run := func(username, password string) []string {
+		mark := len(s.Log())
+		d.Authenticate(ctx, username, password)
+		return operations(t, s, mark)
+	}
+	wrong := run("alice", "not her password")
+	unknown := run("mallory", "not her password")
+	right := run("alice", "alice in wonderland")
+	if !slices.Equal(wrong, unknown) {
+		t.Fatalf("a wrong password made slapd do\n%q\nbut an unknown user\n%q", wrong, unknown)
+	}
+	binds := 0
+	for _, op := range wrong {
+		if op == "BIND" {
+			binds++
+		}
+	}
+	if binds != 2 || !slices.Contains(wrong, "RESULT tag=97 err=49") || !slices.Contains(wrong, "STARTTLS") ||
+		!slices.Contains(right, "RESULT tag=97 err=0") || len(right) != len(wrong) {
+		t.Fatalf("operations: wrong password %q, right password %q", wrong, right)
+	}
+	mark := len(s.Log())
+	d.Authenticate(ctx, "alice", "")
+	if ops := operation.FindAllString(s.Log()[mark:], -1); len(ops) != 0 {
+		t.Fatalf("an empty password reached slapd: %q", ops)
+	}
+}
+
+// BenchmarkAuthenticate measures one password check against a local slapd
+// (a connection, TLS, the search bind, the search and the user's bind).
+func BenchmarkAuthenticate(b *testing.B) {
+	s := slapdtest.Start(b, users...)
+	for name, url := range map[string]string{"ldaps": s.LDAPSURL, "starttls": s.LDAPURL} {
+		b.Run(name, func(b *testing.B) {
+			cfg := config(s, url)
+			d, err := directory.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := d.Authenticate(b.Context(), "alice", "alice in wonderland"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

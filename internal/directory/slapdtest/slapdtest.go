@@ -130,9 +130,9 @@ func (s *Server) start(conf string) error {
 	s.mu.Lock()
 	s.log.Reset()
 	s.mu.Unlock()
-	// "-d none" keeps slapd in the foreground and prints only its
-	// start and stop messages.
-	cmd := exec.Command(SlapdPath, "-h", s.LDAPURL+"/ "+s.LDAPSURL+"/", "-f", conf, "-d", "none")
+	// "-d stats" keeps slapd in the foreground and logs every
+	// connection and operation to standard error (see Log).
+	cmd := exec.Command(SlapdPath, "-h", s.LDAPURL+"/ "+s.LDAPSURL+"/", "-f", conf, "-d", "stats")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -200,7 +200,8 @@ func (s *Server) start(conf string) error {
 	return nil
 }
 
-// Log returns what slapd wrote to its standard error.
+// Log returns what slapd wrote to its standard error: its start, and a
+// line for each connection, operation and result.
 func (s *Server) Log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
