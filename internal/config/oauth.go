@@ -31,6 +31,10 @@ type OAuth struct {
 	AccountFailureWindow Duration `toml:"account_failure_window" comment:"The window of account_failures."`
 	// DeviceCodesPerMinute limits device authorizations per client address.
 	DeviceCodesPerMinute int `toml:"device_codes_per_minute" comment:"Logins (device authorizations) one client address may start per minute; more get 429 slow_down\nwith Retry-After."`
+	// MaxLiveDeviceCodes bounds the unexpired logins of a tenant.
+	MaxLiveDeviceCodes int `toml:"max_live_device_codes" comment:"Unexpired logins (device authorizations, in any state) one tenant may have; more are refused\nwith 503 temporarily_unavailable and Retry-After."`
+	// SignInFailuresPerRequest is the failed sign-ins that deny a login.
+	SignInFailuresPerRequest int `toml:"sign_in_failures_per_request" comment:"Failed sign-ins for one login after which it is denied (its device gets access_denied)."`
 	// PasswordWorkers bounds concurrent password hashing.
 	PasswordWorkers int `toml:"password_workers" comment:"Passwords hashed or checked at once (argon2id, 19 MiB each); 0 means half the CPUs. Beyond it: 503."`
 	// Upstream lists the OpenID Connect providers users sign in through.
@@ -57,6 +61,8 @@ func defaultOAuth() OAuth {
 		AccountFailures:                5,
 		AccountFailureWindow:           Duration{15 * time.Minute},
 		DeviceCodesPerMinute:           30,
+		MaxLiveDeviceCodes:             1000,
+		SignInFailuresPerRequest:       5,
 	}
 }
 
@@ -95,6 +101,12 @@ func (o OAuth) validate(bad func(key, format string, args ...any)) {
 	within("oauth.account_failure_window", o.AccountFailureWindow, time.Second, 24*time.Hour)
 	if o.DeviceCodesPerMinute < 1 {
 		bad("oauth.device_codes_per_minute", "%d must be at least 1", o.DeviceCodesPerMinute)
+	}
+	if o.MaxLiveDeviceCodes < 1 {
+		bad("oauth.max_live_device_codes", "%d must be at least 1", o.MaxLiveDeviceCodes)
+	}
+	if o.SignInFailuresPerRequest < 1 || o.SignInFailuresPerRequest > 1000 {
+		bad("oauth.sign_in_failures_per_request", "%d must be from 1 to 1000", o.SignInFailuresPerRequest)
 	}
 	if o.PasswordWorkers < 0 {
 		bad("oauth.password_workers", "%d must not be negative", o.PasswordWorkers)

@@ -37,6 +37,8 @@ func TestOAuthValidation(t *testing.T) {
 		{"TMS_OAUTH_ACCOUNT_FAILURES=0", "oauth.account_failures: 0 must be at least 1"},
 		{"TMS_OAUTH_ACCOUNT_FAILURE_WINDOW=-1m", "oauth.account_failure_window: -1m0s must be from 1s"},
 		{"TMS_OAUTH_DEVICE_CODES_PER_MINUTE=0", "oauth.device_codes_per_minute: 0 must be at least 1"},
+		{"TMS_OAUTH_MAX_LIVE_DEVICE_CODES=0", "oauth.max_live_device_codes: 0 must be at least 1"},
+		{"TMS_OAUTH_SIGN_IN_FAILURES_PER_REQUEST=0", "oauth.sign_in_failures_per_request: 0 must be from 1 to 1000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env, func(t *testing.T) {

@@ -33,7 +33,7 @@ var (
 	keyResults = []string{KeyIssued, KeyRefused, KeyError}
 	// rejectReasons are the reasons requests are refused before being
 	// served.
-	rejectReasons = []string{RejectOverload, RejectAttemptLimit, RejectAccountBackoff, RejectDeviceCodeLimit}
+	rejectReasons = []string{RejectOverload, RejectAttemptLimit, RejectAccountBackoff, RejectDeviceCodeLimit, RejectDeviceCodeCap}
 )
 
 // Label values named in code.
@@ -54,6 +54,8 @@ const (
 	RejectAccountBackoff = "account_backoff"
 	// RejectDeviceCodeLimit: a client address started too many logins.
 	RejectDeviceCodeLimit = "device_code_limit"
+	// RejectDeviceCodeCap: a tenant has as many unexpired logins as it may.
+	RejectDeviceCodeCap = "device_code_cap"
 	// AlarmSignInFailures: failed sign-ins and code entries from all
 	// addresses passed their threshold in a minute.
 	AlarmSignInFailures = "signin_failures"
@@ -93,7 +95,7 @@ func New() *Metrics {
 			Name: "tms_http_requests_in_flight", Help: "HTTP requests being served now.",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, attempt_limit, account_backoff, device_code_limit).",
+			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, attempt_limit, account_backoff, device_code_limit, device_code_cap).",
 		}, []string{"reason"}),
 		keysIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_keys_issued_total",

@@ -71,6 +71,7 @@ func TestLabelValuesAreBounded(t *testing.T) {
 		`tms_http_rejected_total{reason="attempt_limit"} 0`,
 		`tms_http_rejected_total{reason="account_backoff"} 0`,
 		`tms_http_rejected_total{reason="device_code_limit"} 0`,
+		`tms_http_rejected_total{reason="device_code_cap"} 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("exposition lacks %q", want)

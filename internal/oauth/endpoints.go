@@ -67,7 +67,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, basicA
 	status := oauthStatus(oe.Code)
 	switch {
 	case status >= 500:
-		h.log.ErrorContext(r.Context(), "oauth request failed", "route", r.URL.Path, "error", err)
+		if !errors.Is(err, store.ErrFull) { // a refusal, counted in the metrics
+			h.log.ErrorContext(r.Context(), "oauth request failed", "route", r.URL.Path, "error", err)
+		}
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.retry.Seconds()))))
 		}
@@ -230,7 +232,9 @@ func requestTenant(r *http.Request, form url.Values) (string, error) {
 // "default").
 //
 // Each client address may start DeviceCodesPerMinute authorizations a
-// minute; beyond that it gets 429 with slow_down and Retry-After.
+// minute; beyond that it gets 429 with slow_down and Retry-After. A tenant
+// with as many unexpired authorizations as it may have gets 503
+// temporarily_unavailable with Retry-After.
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 	if _, wait := h.guard.deviceCodes.Take(addrKey(r)); wait > 0 {
 		h.metrics.Rejected(metrics.RejectDeviceCodeLimit)
@@ -252,6 +256,9 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 	g, err := h.svc.StartDeviceAuthorization(r.Context(), tms.DeviceRequest{Tenant: tenant, ClientID: client.clientID,
 		Scope: form.Get("scope")})
 	if err != nil {
+		if errors.Is(err, store.ErrFull) {
+			h.metrics.Rejected(metrics.RejectDeviceCodeCap)
+		}
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return
 	}

@@ -68,6 +68,8 @@ type serverOptions struct {
 	attempts      int
 	attemptsTotal int
 	directories   []tms.TenantDirectory
+	// maxLive bounds the unexpired logins of a tenant (0: the default).
+	maxLive int
 	// audit records the audit log, written within milliseconds.
 	audit bool
 	// clock, when set, is the service's clock; otherwise it uses the
@@ -106,7 +108,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 		now = o.clock.Now
 	}
 	svc := tms.New(tms.Options{Store: st, Keys: gen, Now: now, OAuth: tms.OAuthOptions{
-		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30}, Directories: o.directories})
+		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30, MaxLiveDeviceCodes: o.maxLive}, Directories: o.directories})
 	ctx := context.Background()
 	secrets, err := svc.Initialize(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -274,4 +275,79 @@ func TestDeviceCodeLimitPerAddress(t *testing.T) {
 	srv.limiter.Add(2 * time.Second)
 	post(attacker).want(t, http.StatusOK, "device_code")
 	wantMetrics(t, srv, `tms_http_rejected_total{reason="device_code_limit"} 1`)
+}
+
+// TestDeviceCodeCapPerTenant: a concurrent burst of logins from several
+// addresses, each within its own limit, stores at most the tenant's cap;
+// the rest get 503 temporarily_unavailable with Retry-After.
+func TestDeviceCodeCapPerTenant(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			srv := startServer(t, b, serverOptions{maxLive: 20})
+			const perAddr, addrs = 20, 3
+			type answer struct {
+				status int
+				body   string
+				retry  string
+			}
+			answers := make([]answer, perAddr*addrs)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for a := range addrs {
+				br := newBrowserFrom(t, srv.URL, fmt.Sprintf("127.0.0.%d", 20+a))
+				for i := range perAddr {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						resp, err := br.http.PostForm(srv.URL+oauth.DeviceCodePath, url.Values{"client_id": {"tms-cli"}, "tenant": {"test"}})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						defer resp.Body.Close()
+						body, _ := io.ReadAll(resp.Body)
+						answers[a*perAddr+i] = answer{resp.StatusCode, string(body), resp.Header.Get("Retry-After")}
+					}()
+				}
+			}
+			close(start)
+			wg.Wait()
+			counts := map[int]int{}
+			for _, a := range answers {
+				counts[a.status]++
+				if a.status == http.StatusServiceUnavailable && (a.retry == "" || !strings.Contains(a.body, `"temporarily_unavailable"`)) {
+					t.Errorf("503 without Retry-After or temporarily_unavailable: %q %s", a.retry, a.body)
+				}
+			}
+			if counts[http.StatusOK] != 20 || counts[http.StatusServiceUnavailable] != perAddr*addrs-20 {
+				t.Fatalf("answers %v to %d concurrent logins with a cap of 20", counts, perAddr*addrs)
+			}
+			wantMetrics(t, srv, fmt.Sprintf(`tms_http_rejected_total{reason="device_code_cap"} %d`, perAddr*addrs-20))
+		})
+	}
+}
+
+// TestSignInBudgetDeniesTheLogin: after the allowed failed sign-ins for
+// one login (from any addresses), the login is denied: its device gets
+// access_denied, and even the right password is told it was answered.
+func TestSignInBudgetDeniesTheLogin(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			srv := startServer(t, b, serverOptions{})
+			l := startLogin(t, srv, oauth2.AuthStyleInParams)
+			result := l.pollInBackground()
+			waitFor(t, l.rec.pending, "authorization_pending")
+			for i := range 5 {
+				br := newBrowserFrom(t, srv.URL, fmt.Sprintf("127.0.0.%d", 30+i))
+				entry := br.get(oauth.DevicePath).want(t, 200)
+				br.submit(entry, oauth.DevicePath+"/signin", url.Values{"user_code": {l.da.UserCode}, "username": {srv.user.Username},
+					"password": {"guess"}, "otp": {"123456"}}).want(t, http.StatusUnauthorized, "not right")
+			}
+			r := <-result
+			wantCode(t, r.err, "access_denied")
+			newBrowser(t, srv.URL).signIn(l.da.UserCode, srv.user.Username, srv.user.Password, totp(t, srv.user.TOTPSecret, 0)).
+				want(t, http.StatusConflict, "already answered")
+		})
+	}
 }

@@ -18,13 +18,15 @@ import (
 // oauthOptions turns the [oauth] configuration into the rules' options.
 func oauthOptions(c config.OAuth) tms.OAuthOptions {
 	return tms.OAuthOptions{
-		DeviceCodeLifetime:   c.DeviceCodeLifetime.Duration,
-		PollInterval:         c.PollInterval.Duration,
-		AccessTokenLifetime:  c.AccessTokenLifetime.Duration,
-		RefreshTokenLifetime: c.RefreshTokenLifetime.Duration,
-		MFAValidity:          c.MFAValidity.Duration,
-		MaxDelegationDays:    c.MaxDelegationDays,
-		PasswordWorkers:      c.PasswordWorkers,
+		DeviceCodeLifetime:       c.DeviceCodeLifetime.Duration,
+		PollInterval:             c.PollInterval.Duration,
+		AccessTokenLifetime:      c.AccessTokenLifetime.Duration,
+		RefreshTokenLifetime:     c.RefreshTokenLifetime.Duration,
+		MFAValidity:              c.MFAValidity.Duration,
+		MaxDelegationDays:        c.MaxDelegationDays,
+		PasswordWorkers:          c.PasswordWorkers,
+		MaxLiveDeviceCodes:       c.MaxLiveDeviceCodes,
+		SignInFailuresPerRequest: c.SignInFailuresPerRequest,
 	}
 }
 

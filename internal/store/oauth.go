@@ -95,8 +95,22 @@ type DeviceAuthorization struct {
 	// LastPollAt and LastPollStyle describe the latest token request.
 	LastPollAt    time.Time
 	LastPollStyle PollStyle
+	// FailedSignIns counts the failed sign-ins for this authorization.
+	FailedSignIns int32
 	Created       time.Time
 	Updated       time.Time
+}
+
+// DeviceQuota bounds a tenant's device authorizations when one is
+// inserted.
+type DeviceQuota struct {
+	// MaxLive is the most device authorizations of the tenant, in any
+	// state, that may be unexpired at Now; 0 means no bound.
+	MaxLive int
+	Now     time.Time
+	// PruneBefore: the tenant's authorizations that expired before it are
+	// deleted in the same step; zero deletes none.
+	PruneBefore time.Time
 }
 
 // DeviceBinding records that a user signed in for a pending authorization.
@@ -199,13 +213,23 @@ const (
 
 // DeviceStore keeps device authorizations and OAuth tokens.
 type DeviceStore interface {
-	// CreateDeviceAuthorization returns ErrConflict when the device code
-	// hash or the user code is taken and ErrMissingParent when the tenant
-	// has no such OAuth client.
-	CreateDeviceAuthorization(ctx context.Context, d DeviceAuthorization) error
+	// CreateDeviceAuthorization deletes the tenant's authorizations that
+	// expired before q.PruneBefore and inserts d, unless the tenant then
+	// has q.MaxLive unexpired authorizations already: it returns ErrFull
+	// then. The deletion, the count and the insertion are one atomic step,
+	// so concurrent insertions never pass the bound. It returns ErrConflict
+	// when the device code hash or the user code is taken and
+	// ErrMissingParent when the tenant has no such OAuth client.
+	CreateDeviceAuthorization(ctx context.Context, d DeviceAuthorization, q DeviceQuota) error
 	// GetDeviceAuthorization returns the authorization with this user code,
 	// or ErrNotFound.
 	GetDeviceAuthorization(ctx context.Context, userCode string) (DeviceAuthorization, error)
+	// FailDeviceSignIn counts a failed sign-in for the pending, unexpired
+	// authorization with this user code and denies it when the count
+	// reaches budget. It returns the authorization as changed, or
+	// ErrNotFound (nothing changed) when no authorization met the
+	// conditions.
+	FailDeviceSignIn(ctx context.Context, userCode string, budget int32, now time.Time) (DeviceAuthorization, error)
 	// BindDeviceAuthorization records a sign-in on the pending, unexpired
 	// authorization with the binding's user code and returns the number of
 	// authorizations changed (0 or 1).

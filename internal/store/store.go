@@ -28,6 +28,9 @@ var (
 	ErrMissingParent = errors.New("referenced record does not exist")
 	// ErrInUse means the record cannot be deleted while others depend on it.
 	ErrInUse = errors.New("record is still referenced")
+	// ErrFull means the change would pass a bound on the number of records,
+	// such as the live device authorizations of a tenant.
+	ErrFull = errors.New("too many records")
 	// ErrUnavailable means the database could not serve the call now: it is
 	// unreachable, out of connections, or its write queue is full.
 	ErrUnavailable = errors.New("database unavailable")

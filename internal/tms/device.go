@@ -123,9 +123,13 @@ func (s *Service) StartDeviceAuthorization(ctx context.Context, req DeviceReques
 			DeviceCodeHash: hashToken(deviceCode), UserCode: userCode, Tenant: tenant, ClientID: req.ClientID, Scope: scope,
 			State: store.DevicePending, IntervalSeconds: int32(opts.PollInterval / time.Second),
 			ExpiresAt: now.Add(opts.DeviceCodeLifetime), Created: now, Updated: now,
-		})
+		}, store.DeviceQuota{MaxLive: opts.MaxLiveDeviceCodes, Now: now, PruneBefore: now.Add(-deviceCodeKeep)})
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // a user code in use: draw another
+		}
+		if errors.Is(err, store.ErrFull) {
+			return DeviceGrant{}, &OAuthError{Code: OAuthTemporarilyUnavailable,
+				Description: "Too many logins are waiting in this tenant; retry later.", Err: err}
 		}
 		if err != nil {
 			return DeviceGrant{}, oauthStoreError(err)
@@ -489,10 +493,10 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 		// known: the code exists.
 		res.View, res.Origin = view, store.LDAPOrigin(dir.ID)
 		if u, res.Created, err = s.directoryUser(ctx, dir, in.Username, in.Password); err != nil {
-			return res, err
+			return res, s.countFailure(ctx, view, codeErr, err)
 		}
 	} else if u, err = s.localUser(ctx, view.Tenant, in.Username, in.Password); err != nil {
-		return res, err
+		return res, s.countFailure(ctx, view, codeErr, err)
 	}
 	if codeErr != nil {
 		if fe.Reason == FlowBadCode {
@@ -524,7 +528,7 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 		return res, flowError(FlowBadInput, "Enter the one-time code your authenticator app shows.")
 	}
 	if err := s.useTOTP(ctx, u, otp, now); err != nil {
-		return res, err
+		return res, s.countFailure(ctx, view, nil, err)
 	}
 	if err := s.signedIn(ctx, view, u.Username, in.SessionHash, "", now); err != nil {
 		return res, err
@@ -669,7 +673,7 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, userCode, sessionHash, 
 	}
 	now := s.now()
 	if err := s.useTOTP(ctx, u, code, now); err != nil {
-		return view, err
+		return view, s.countFailure(ctx, view, nil, err)
 	}
 	if err := s.signedIn(ctx, view, u.Username, sessionHash, sessionHash, now); err != nil {
 		return view, err
@@ -726,4 +730,27 @@ func (s *Service) DecideDevice(ctx context.Context, dec Decision) (DeviceView, e
 	}
 	view.State, view.Days = out.State, int(out.Days)
 	return view, nil
+}
+
+// countFailure counts a failed sign-in (err, when it is wrong
+// credentials) for the request of view when its code is pending (codeErr
+// is nil): at the budget the request is denied, so that the device gets
+// access_denied and whoever guesses passwords for it must start again. It
+// returns err.
+func (s *Service) countFailure(ctx context.Context, view DeviceView, codeErr, err error) error {
+	var fe *FlowError
+	code, ok := NormalizeUserCode(view.UserCode)
+	if codeErr != nil || !ok || !errors.As(err, &fe) || fe.Reason != FlowBadCredentials {
+		return err
+	}
+	d, ferr := s.store.FailDeviceSignIn(ctx, code, int32(s.accounts.opts.SignInFailuresPerRequest), s.now())
+	switch {
+	case errors.Is(ferr, store.ErrNotFound):
+	case ferr != nil:
+		return flowStoreError(ferr)
+	case d.State == store.DeviceDenied:
+		s.logger.WarnContext(ctx, "device login denied after too many failed sign-ins", "tenant", d.Tenant, "client_id", d.ClientID,
+			"failures", d.FailedSignIns)
+	}
+	return err
 }

@@ -33,6 +33,12 @@ type OAuthOptions struct {
 	// PasswordMaxWait is how long a sign-in waits for a hashing slot
 	// before it is refused as busy (default 2s).
 	PasswordMaxWait time.Duration
+	// MaxLiveDeviceCodes bounds the unexpired device authorizations of one
+	// tenant (default 1000); beyond it a new login is refused as busy.
+	MaxLiveDeviceCodes int
+	// SignInFailuresPerRequest is how many failed sign-ins a device
+	// authorization takes before it is denied (default 5).
+	SignInFailuresPerRequest int
 }
 
 func (o OAuthOptions) withDefaults() OAuthOptions {
@@ -53,6 +59,12 @@ func (o OAuthOptions) withDefaults() OAuthOptions {
 	}
 	if o.MaxDelegationDays <= 0 {
 		o.MaxDelegationDays = 30
+	}
+	if o.MaxLiveDeviceCodes <= 0 {
+		o.MaxLiveDeviceCodes = 1000
+	}
+	if o.SignInFailuresPerRequest <= 0 {
+		o.SignInFailuresPerRequest = 5
 	}
 	return o
 }
@@ -186,6 +198,11 @@ const (
 	purgeEvery = 10 * time.Minute
 	purgeAfter = 24 * time.Hour
 )
+
+// deviceCodeKeep is how long after its expiry a device authorization is
+// kept at most: a new login of its tenant deletes the tenant's older ones,
+// so that what an attacker can store is bounded by the live cap.
+const deviceCodeKeep = time.Hour
 
 // purgeExpired deletes long-expired device authorizations and tokens, at
 // most once per purgeEvery.

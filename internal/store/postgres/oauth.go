@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -62,7 +63,7 @@ func (db *DB) ListOAuthClients(ctx context.Context, tenant string) ([]store.OAut
 }
 
 const deviceCols = `id, device_code_hash, user_code, tenant, client_id, scope, state, username, session_hash, signed_in_at,
-	days, interval_seconds, expires_at, last_poll_at, last_poll_style, created, updated`
+	days, interval_seconds, expires_at, last_poll_at, last_poll_style, failed_signins, created, updated`
 
 func scanDevice(s scanner, d *store.DeviceAuthorization) error {
 	var (
@@ -71,7 +72,7 @@ func scanDevice(s scanner, d *store.DeviceAuthorization) error {
 		state, style       string
 	)
 	if err := s.Scan(&d.ID, &d.DeviceCodeHash, &d.UserCode, &d.Tenant, &d.ClientID, &d.Scope, &state, &username, &session, &signedIn,
-		&d.Days, &d.IntervalSeconds, &d.ExpiresAt, &lastPoll, &style, &d.Created, &d.Updated); err != nil {
+		&d.Days, &d.IntervalSeconds, &d.ExpiresAt, &lastPoll, &style, &d.FailedSignIns, &d.Created, &d.Updated); err != nil {
 		return err
 	}
 	d.State, d.LastPollStyle = store.DeviceState(state), store.PollStyle(style)
@@ -98,14 +99,55 @@ func nullText(s string) *string {
 }
 
 // CreateDeviceAuthorization implements store.DeviceStore.
-func (db *DB) CreateDeviceAuthorization(ctx context.Context, d store.DeviceAuthorization) error {
-	_, err := db.exec(ctx, "insert device authorization", `INSERT INTO device_authorizations(device_code_hash, user_code,
-		tenant, client_id, scope, state, username, session_hash, signed_in_at, days, interval_seconds, expires_at, last_poll_at,
-		last_poll_style, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		d.DeviceCodeHash, d.UserCode, d.Tenant, d.ClientID, d.Scope, string(d.State), nullText(d.Username), nullText(d.SessionHash),
-		nullTime(d.SignedInAt), d.Days, d.IntervalSeconds, store.Micro(d.ExpiresAt), nullTime(d.LastPollAt), string(d.LastPollStyle),
-		store.Micro(d.Created), store.Micro(d.Updated))
-	return err
+func (db *DB) CreateDeviceAuthorization(ctx context.Context, d store.DeviceAuthorization, q store.DeviceQuota) error {
+	return db.runKeepCache(ctx, "insert device authorization", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx) // a no-op after Commit
+		// One tenant's insertions take turns, so that the count below
+		// sees every insertion committed before.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tms device quota'), hashtext($1))`, d.Tenant); err != nil {
+			return err
+		}
+		if !q.PruneBefore.IsZero() {
+			if _, err := tx.Exec(ctx, `DELETE FROM device_authorizations WHERE tenant = $1 AND expires_at < $2`,
+				d.Tenant, store.Micro(q.PruneBefore)); err != nil {
+				return err
+			}
+		}
+		if q.MaxLive > 0 {
+			var live int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM device_authorizations WHERE tenant = $1 AND expires_at > $2`,
+				d.Tenant, store.Micro(q.Now)).Scan(&live); err != nil {
+				return err
+			}
+			if live >= q.MaxLive {
+				return fmt.Errorf("tenant %s has %d live: %w", d.Tenant, live, store.ErrFull)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO device_authorizations(device_code_hash, user_code,
+			tenant, client_id, scope, state, username, session_hash, signed_in_at, days, interval_seconds, expires_at, last_poll_at,
+			last_poll_style, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			d.DeviceCodeHash, d.UserCode, d.Tenant, d.ClientID, d.Scope, string(d.State), nullText(d.Username), nullText(d.SessionHash),
+			nullTime(d.SignedInAt), d.Days, d.IntervalSeconds, store.Micro(d.ExpiresAt), nullTime(d.LastPollAt), string(d.LastPollStyle),
+			store.Micro(d.Created), store.Micro(d.Updated)); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// FailDeviceSignIn implements store.DeviceStore.
+func (db *DB) FailDeviceSignIn(ctx context.Context, userCode string, budget int32, now time.Time) (store.DeviceAuthorization, error) {
+	var out store.DeviceAuthorization
+	err := db.queryOne(ctx, "count failed device sign-in", `UPDATE device_authorizations
+		SET failed_signins = failed_signins + 1, updated = $1,
+			state = CASE WHEN failed_signins + 1 >= $2 THEN 'denied' ELSE state END
+		WHERE user_code = $3 AND state = 'pending' AND expires_at > $1
+		RETURNING `+deviceCols, func(s scanner) error { return scanDevice(s, &out) }, store.Micro(now), budget, userCode)
+	return out, err
 }
 
 // GetDeviceAuthorization implements store.DeviceStore.

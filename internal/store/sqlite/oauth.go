@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
@@ -60,7 +61,7 @@ func (db *DB) ListOAuthClients(ctx context.Context, tenant string) ([]store.OAut
 }
 
 const deviceCols = `id, device_code_hash, user_code, tenant, client_id, scope, state, username, session_hash, signed_in_at,
-	days, interval_seconds, expires_at, last_poll_at, last_poll_style, created, updated`
+	days, interval_seconds, expires_at, last_poll_at, last_poll_style, failed_signins, created, updated`
 
 func scanDevice(s scanner, d *store.DeviceAuthorization) error {
 	var (
@@ -70,7 +71,7 @@ func scanDevice(s scanner, d *store.DeviceAuthorization) error {
 		state, style              string
 	)
 	if err := s.Scan(&d.ID, &d.DeviceCodeHash, &d.UserCode, &d.Tenant, &d.ClientID, &d.Scope, &state, &username, &session, &signedIn,
-		&d.Days, &d.IntervalSeconds, &expires, &lastPoll, &style, &created, &updated); err != nil {
+		&d.Days, &d.IntervalSeconds, &expires, &lastPoll, &style, &d.FailedSignIns, &created, &updated); err != nil {
 		return err
 	}
 	d.State, d.LastPollStyle = store.DeviceState(state), store.PollStyle(style)
@@ -105,14 +106,46 @@ func nullText(s string) any {
 }
 
 // CreateDeviceAuthorization implements store.DeviceStore.
-func (db *DB) CreateDeviceAuthorization(ctx context.Context, d store.DeviceAuthorization) error {
-	_, err := db.writeCount(ctx, "insert device authorization", `INSERT INTO device_authorizations(device_code_hash, user_code,
-		tenant, client_id, scope, state, username, session_hash, signed_in_at, days, interval_seconds, expires_at, last_poll_at,
-		last_poll_style, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.DeviceCodeHash, d.UserCode, d.Tenant, d.ClientID, d.Scope, string(d.State), nullText(d.Username), nullText(d.SessionHash),
-		nullMicros(d.SignedInAt), d.Days, d.IntervalSeconds, micros(d.ExpiresAt), nullMicros(d.LastPollAt), string(d.LastPollStyle),
-		micros(d.Created), micros(d.Updated))
-	return err
+func (db *DB) CreateDeviceAuthorization(ctx context.Context, d store.DeviceAuthorization, q store.DeviceQuota) error {
+	return db.w.do(ctx, func(tx *wtx) error {
+		if !q.PruneBefore.IsZero() {
+			if _, err := tx.exec("delete expired device authorizations", `DELETE FROM device_authorizations
+				WHERE tenant = ? AND expires_at < ?`, d.Tenant, micros(q.PruneBefore)); err != nil {
+				return err
+			}
+		}
+		if q.MaxLive > 0 {
+			var live int
+			if err := tx.queryRow("count live device authorizations", `SELECT count(*) FROM device_authorizations
+				WHERE tenant = ? AND expires_at > ?`, func(s scanner) error { return s.Scan(&live) },
+				d.Tenant, micros(q.Now)); err != nil {
+				return err
+			}
+			if live >= q.MaxLive {
+				return fmt.Errorf("insert device authorization: tenant %s has %d live: %w", d.Tenant, live, store.ErrFull)
+			}
+		}
+		_, err := tx.exec("insert device authorization", `INSERT INTO device_authorizations(device_code_hash, user_code,
+			tenant, client_id, scope, state, username, session_hash, signed_in_at, days, interval_seconds, expires_at, last_poll_at,
+			last_poll_style, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.DeviceCodeHash, d.UserCode, d.Tenant, d.ClientID, d.Scope, string(d.State), nullText(d.Username), nullText(d.SessionHash),
+			nullMicros(d.SignedInAt), d.Days, d.IntervalSeconds, micros(d.ExpiresAt), nullMicros(d.LastPollAt), string(d.LastPollStyle),
+			micros(d.Created), micros(d.Updated))
+		return err
+	})
+}
+
+// FailDeviceSignIn implements store.DeviceStore.
+func (db *DB) FailDeviceSignIn(ctx context.Context, userCode string, budget int32, now time.Time) (store.DeviceAuthorization, error) {
+	var out store.DeviceAuthorization
+	err := db.w.do(ctx, func(tx *wtx) error {
+		return tx.queryRow("count failed device sign-in", `UPDATE device_authorizations
+			SET failed_signins = failed_signins + 1, updated = ?1,
+				state = CASE WHEN failed_signins + 1 >= ?2 THEN 'denied' ELSE state END
+			WHERE user_code = ?3 AND state = 'pending' AND expires_at > ?1
+			RETURNING `+deviceCols, func(s scanner) error { return scanDevice(s, &out) }, micros(now), budget, userCode)
+	})
+	return out, err
 }
 
 // GetDeviceAuthorization implements store.DeviceStore.

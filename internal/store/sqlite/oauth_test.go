@@ -88,7 +88,7 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	lookup()
 	hits := db.CacheStats().Hits
 	must(db.CreateDeviceAuthorization(ctx, store.DeviceAuthorization{DeviceCodeHash: "dc", UserCode: "BCDFGHJK", Tenant: "t1",
-		ClientID: "cli", State: store.DevicePending, IntervalSeconds: 5, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}))
+		ClientID: "cli", State: store.DevicePending, IntervalSeconds: 5, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, store.DeviceQuota{MaxLive: 10, Now: now, PruneBefore: now.Add(-time.Hour)}))
 	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, now, func(store.DeviceAuthorization) bool { return true })
 	must(err)
 	_, err = db.UpdateUser(ctx, "t1", "alice", store.UserUpdate{PasswordHash: new("h2")}, now)

@@ -32,6 +32,8 @@ func oauthTests() []struct {
 		{"DeviceAuthorization", testDeviceAuthorization},
 		{"DeviceDecision", testDeviceDecision},
 		{"DeviceExpiry", testDeviceExpiry},
+		{"DeviceQuota", testDeviceQuota},
+		{"DeviceSignInBudget", testDeviceSignInBudget},
 		{"DevicePolls", testDevicePolls},
 		{"DeviceRedeemOnce", testDeviceRedeemOnce},
 		{"TokenState", testTokenState},
@@ -67,7 +69,7 @@ func oauthWorld(t *testing.T, s store.Store) {
 	must(t, s.CreateUserMFA(c, store.UserMFA{Tenant: "t1", TMSUserID: "alice", ExpiresAt: future, Enabled: true, Created: t0, Updated: t0}))
 	must(t, s.CreateUserHost(c, store.UserHost{Tenant: "t1", TMSUserID: "alice", Host: "host1", HostAccount: "acct1",
 		ExpiresAt: future, Created: t0, Updated: t0}))
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-1", "BCDFGHJK")))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-1", "BCDFGHJK"), store.DeviceQuota{}))
 }
 
 func pendingDevice(codeHash, userCode string) store.DeviceAuthorization {
@@ -418,7 +420,7 @@ func testDeleteTenantStandardRecords(t *testing.T, s store.Store) {
 	seed := tenantSeed("t1")
 	seed.OAuthClients = []store.OAuthClient{cliClient("t1", true)}
 	must(t, s.CreateTenant(c, seed))
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-1", "BCDFGHJK")))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-1", "BCDFGHJK"), store.DeviceQuota{}))
 
 	// A registered public client is not a standard record.
 	other := cliClient("t1", false)
@@ -487,11 +489,11 @@ func testWipeTenantOAuth(t *testing.T, s store.Store) {
 func testDeviceAuthorization(t *testing.T, s store.Store) {
 	c := ctx(t)
 	oauthWorld(t, s)
-	wantErr(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-2", "BCDFGHJK")), store.ErrConflict)
-	wantErr(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-1", "ZZZZZZZZ")), store.ErrConflict)
+	wantErr(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-2", "BCDFGHJK"), store.DeviceQuota{}), store.ErrConflict)
+	wantErr(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-1", "ZZZZZZZZ"), store.DeviceQuota{}), store.ErrConflict)
 	bad := pendingDevice("dc-3", "XXXXXXXX")
 	bad.ClientID = "nope"
-	wantErr(t, s.CreateDeviceAuthorization(c, bad), store.ErrMissingParent)
+	wantErr(t, s.CreateDeviceAuthorization(c, bad, store.DeviceQuota{}), store.ErrMissingParent)
 
 	d, err := s.GetDeviceAuthorization(c, "BCDFGHJK")
 	must(t, err)
@@ -529,8 +531,8 @@ func testDeviceAuthorization(t *testing.T, s store.Store) {
 func testDeviceDecision(t *testing.T, s store.Store) {
 	c := ctx(t)
 	oauthWorld(t, s)
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-2", "CDFGHJKL")))
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-3", "DFGHJKLM")))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-2", "CDFGHJKL"), store.DeviceQuota{}))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-3", "DFGHJKLM"), store.DeviceQuota{}))
 
 	decision := store.DeviceDecision{UserCode: "BCDFGHJK", Username: "alice", SessionHash: "sess", Approve: true, Days: 7,
 		DelegationExpiresAt: t0.Add(7 * 24 * time.Hour), Now: t0}
@@ -593,7 +595,7 @@ func testDeviceDecision(t *testing.T, s store.Store) {
 	}
 
 	// A denial changes no delegation.
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-4", "FGHJKLMN")))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-4", "FGHJKLMN"), store.DeviceQuota{}))
 	n, err = s.BindDeviceAuthorization(c, store.DeviceBinding{UserCode: "FGHJKLMN", Username: "alice", SessionHash: "sess", SignedInAt: t0, Now: t0})
 	wantCount(t, "bind", n, err, 1)
 	got, err = s.DecideDeviceAuthorization(c, store.DeviceDecision{UserCode: "FGHJKLMN", Username: "alice", SessionHash: "sess",
@@ -610,7 +612,7 @@ func testDeviceDecision(t *testing.T, s store.Store) {
 
 	// Approval without an MFA record fails and changes nothing.
 	must(t, s.CreateUser(c, newUser("t1", "bob")))
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-5", "GHJKLMNP")))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-5", "GHJKLMNP"), store.DeviceQuota{}))
 	n, err = s.BindDeviceAuthorization(c, store.DeviceBinding{UserCode: "GHJKLMNP", Username: "bob", SessionHash: "sb", SignedInAt: t0, Now: t0})
 	wantCount(t, "bind", n, err, 1)
 	_, err = s.DecideDeviceAuthorization(c, store.DeviceDecision{UserCode: "GHJKLMNP", Username: "bob", SessionHash: "sb",
@@ -919,7 +921,7 @@ func testConcurrentRotation(t *testing.T, s store.Store) {
 func testTokenRevocation(t *testing.T, s store.Store) {
 	c := ctx(t)
 	oauthWorld(t, s)
-	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-2", "CDFGHJKL")))
+	must(t, s.CreateDeviceAuthorization(c, pendingDevice("dc-2", "CDFGHJKL"), store.DeviceQuota{}))
 	approve(t, s, "BCDFGHJK", t0)
 	approve(t, s, "CDFGHJKL", t0)
 	_, err := s.RedeemDeviceAuthorization(c, "dc-1", "cli", tokens("f1"), t0)
@@ -949,7 +951,7 @@ func testDeleteExpiredOAuth(t *testing.T, s store.Store) {
 	oauthWorld(t, s)
 	live := pendingDevice("dc-2", "CDFGHJKL")
 	live.ExpiresAt = t0.Add(3 * time.Hour)
-	must(t, s.CreateDeviceAuthorization(c, live))
+	must(t, s.CreateDeviceAuthorization(c, live, store.DeviceQuota{}))
 	approve(t, s, "BCDFGHJK", t0)
 	_, err := s.RedeemDeviceAuthorization(c, "dc-1", "cli", tokens("f1"), t0)
 	must(t, err)
