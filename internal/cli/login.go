@@ -94,15 +94,15 @@ func resolveServer(f userFlags, stdio IO, store loginStore) (string, error) {
 	}
 }
 
-// oauthConfig is the x/oauth2 configuration of the tms command line. It
+// oauthConfig is the x/oauth2 configuration that renews a stored login at
+// the server's token endpoint, which takes the tokens of every tenant. It
 // sends the client id in the body, the style public clients use.
 func oauthConfig(server string) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID: cliClientID,
 		Endpoint: oauth2.Endpoint{
-			DeviceAuthURL: server + "/v1/oauth2/device/code",
-			TokenURL:      server + "/v1/oauth2/token",
-			AuthStyle:     oauth2.AuthStyleInParams,
+			TokenURL:  server + "/v1/oauth2/token",
+			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		Scopes: []string{cliScope},
 	}
