@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/directory"
 	"github.com/tmsproject/tms/internal/directory/slapdtest"
-	"github.com/tmsproject/tms/internal/waittest"
 )
 
 var users = []slapdtest.User{
@@ -292,7 +292,7 @@ var (
 func operations(t *testing.T, s *slapdtest.Server, mark int) []string {
 	t.Helper()
 	var conn string
-	waittest.Until(t, 30*time.Second, "slapd to log the end of the check's connection", func() bool {
+	clocktest.Eventually(t, "slapd to log the end of the check's connection", func() bool {
 		log := s.Log()[mark:]
 		m := checkStart.FindStringSubmatch(log)
 		if m == nil {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/upstream"
 	"github.com/tmsproject/tms/internal/upstream/providertest"
-	"github.com/tmsproject/tms/internal/waittest"
 )
 
 const redirectURL = "http://127.0.0.1:9/callback"
@@ -218,9 +218,9 @@ func TestDiscoveryRetried(t *testing.T) {
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waittest.Until(t, 30*time.Second, "a failed discovery", func() bool { return p.LastError() != nil })
+	clocktest.Eventually(t, "a failed discovery", func() bool { return p.LastError() != nil })
 	w.proxy.SetTrusted(w.trusted.URL)
-	waittest.Until(t, 30*time.Second, "discovery", p.Available)
+	clocktest.Eventually(t, "discovery", p.Available)
 	<-done // Run returns once discovery succeeded
 	if _, err := p.AuthURL(upstream.NewSecrets()); err != nil {
 		t.Fatal(err)

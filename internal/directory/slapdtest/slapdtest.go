@@ -30,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmsproject/tms/internal/waittest"
+	"github.com/tmsproject/tms/internal/clocktest"
 )
 
 // The programs of Debian's slapd package.
@@ -115,7 +115,7 @@ func Start(t testing.TB, users ...User) *Server {
 		ldapPort, ldapsPort := freePort(t), freePort(t)
 		s.LDAPURL = fmt.Sprintf("ldap://127.0.0.1:%d", ldapPort)
 		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", ldapsPort)
-		if lastErr = s.start(s.conf); lastErr == nil {
+		if lastErr = s.start(t, s.conf); lastErr == nil {
 			t.Cleanup(func() { s.Stop(t) })
 			return s
 		}
@@ -126,7 +126,7 @@ func Start(t testing.TB, users ...User) *Server {
 
 // start runs slapd in the foreground and waits until it says it is
 // serving.
-func (s *Server) start(conf string) error {
+func (s *Server) start(t testing.TB, conf string) error {
 	s.mu.Lock()
 	s.log.Reset()
 	s.mu.Unlock()
@@ -174,7 +174,7 @@ func (s *Server) start(conf string) error {
 	// connections.
 	for _, u := range []string{s.LDAPURL, s.LDAPSURL} {
 		addr := Addr(u)
-		listening := waittest.Within(startTimeout, func() bool {
+		clocktest.Eventually(t, "slapd to accept connections on "+addr, func() bool {
 			select {
 			case <-s.done:
 				return true // checked below
@@ -190,11 +190,6 @@ func (s *Server) start(conf string) error {
 		case <-s.done:
 			return fmt.Errorf("slapd exited: %s", s.Log())
 		default:
-		}
-		if !listening {
-			cmd.Process.Kill()
-			<-s.done
-			return fmt.Errorf("slapd started but does not accept connections on %s: %s", addr, s.Log())
 		}
 	}
 	return nil
@@ -385,7 +380,7 @@ func (s *Server) Restart(t testing.TB) {
 		t.Fatal("Restart: slapd is still running; Stop it first")
 	}
 	s.stop = sync.Once{}
-	if err := s.start(s.conf); err != nil {
+	if err := s.start(t, s.conf); err != nil {
 		t.Fatalf("restart slapd: %v", err)
 	}
 }
