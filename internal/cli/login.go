@@ -474,7 +474,7 @@ MFA record, the approval you gave and the access token last.
 			o.field("tenant", me.Tenant)
 			o.field("server", s.login.Server)
 			o.field("application", me.ClientID)
-			o.field("mfa_expires_at", when(me.MFAExpiresAt))
+			o.field("mfa_expires_at", mfaExpiry(me.MFAExpiresAt))
 			o.field("approval_expires_at", when(me.DelegationExpiresAt))
 			o.field("token_expires_at", when(me.TokenExpiresAt))
 			return o.flush()
@@ -483,4 +483,15 @@ MFA record, the approval you gave and the access token last.
 	addUserFlags(cmd, &f, false)
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the server's JSON answer")
 	return cmd
+}
+
+// mfaExpiry says when the user's MFA record expires. A record that never
+// expires was made so by an administrator (such as testuser1 of the test
+// data): signing in extends a record but never shortens it, so "never"
+// would read as if the sign-in had not counted.
+func mfaExpiry(t time.Time) string {
+	if client.Never(t) {
+		return "never (an administrator made the user's MFA record permanent; signing in does not shorten it)"
+	}
+	return when(t)
 }

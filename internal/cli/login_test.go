@@ -182,8 +182,14 @@ func TestLoginAndKeys(t *testing.T) {
 		t.Fatalf("login file %s: mode %v %v, want 0600", files[0], info.Mode().Perm(), err)
 	}
 
-	if got := field(t, env.ok(t, "whoami"), "user"); got != "testuser1" {
+	who := env.ok(t, "whoami")
+	if got := field(t, who, "user"); got != "testuser1" {
 		t.Fatalf("whoami: user %q", got)
+	}
+	// testuser1's MFA record of the test data never expires, and whoami
+	// says why the sign-in left it so.
+	if got := field(t, who, "mfa_expires_at"); !strings.HasPrefix(got, "never (an administrator made") {
+		t.Fatalf("whoami: mfa_expires_at %q", got)
 	}
 
 	dir := t.TempDir()

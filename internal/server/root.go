@@ -93,7 +93,7 @@ func (l Layout) Prepare() ([]string, error) {
 		return nil, fmt.Errorf("root directory %s is a file", l.Root)
 	}
 	var warnings []string
-	for _, dir := range []string{l.Root, l.ConfigDir(), filepath.Join(l.Root, "database"), filepath.Join(l.Root, "logs"), filepath.Join(l.Root, "certs")} {
+	for _, dir := range []string{l.Root, l.ConfigDir(), filepath.Join(l.Root, "database"), filepath.Join(l.Root, "certs")} {
 		info, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):

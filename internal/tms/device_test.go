@@ -630,3 +630,32 @@ func TestSignInOnTenantPages(t *testing.T) {
 		t.Fatalf("sign-in on the pages of the code's tenant: %+v %v", res, err)
 	}
 }
+
+// TestSignInRenewsMFA: a sign-in makes the user's MFA record valid for
+// oauth.mfa_validity from then (what tms whoami shows), creating it when
+// missing, and leaves a permanent record permanent.
+func TestSignInRenewsMFA(t *testing.T) {
+	f := newFlowFixture(t)
+	ctx := context.Background()
+	if _, err := f.st.DeleteUserMFA(ctx, TestTenant, f.user.Username); err != nil {
+		t.Fatal(err)
+	}
+	g := f.start(t)
+	signedIn := f.clock.Now()
+	f.approve(t, g, "s1", "1")
+	m, err := f.svc.Me(ctx, UserPrincipal{Tenant: TestTenant, Username: f.user.Username})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := signedIn.Add(24 * time.Hour); !m.Enabled || !m.ExpiresAt.Equal(want) {
+		t.Fatalf("MFA record after a sign-in: enabled %v, expires %v, want %v", m.Enabled, m.ExpiresAt, want)
+	}
+
+	// The permanent record of the test data stays permanent.
+	f2 := newFlowFixture(t)
+	g = f2.start(t)
+	f2.approve(t, g, "s1", "1")
+	if m, err := f2.svc.Me(ctx, UserPrincipal{Tenant: TestTenant, Username: f2.user.Username}); err != nil || !m.ExpiresAt.Equal(store.Never) {
+		t.Fatalf("permanent MFA record after a sign-in: %v %v", m.ExpiresAt, err)
+	}
+}
