@@ -1,5 +1,3 @@
-// Package deploy_test checks the files that deploy TMS: the systemd unit
-// with systemd-analyze, and the container image with podman build.
 package deploy_test
 
 import (
