@@ -14,7 +14,8 @@ import (
 )
 
 // TestChromiumWalk walks the pages once in a real headless Chromium: a new
-// user confirms the code of the verification_uri_complete link, signs in,
+// user confirms the code of the verification_uri_complete link (the page
+// and the sign-in after it name the tenant), signs in,
 // enrols an authenticator from the QR page, and approves the application
 // the consent page names; x/oauth2 then gets the tokens.
 func TestChromiumWalk(t *testing.T) {
@@ -57,7 +58,13 @@ func TestChromiumWalk(t *testing.T) {
 	if got := text("user-code"); got != l.da.UserCode {
 		t.Fatalf("the confirmation page shows %q, want %q", got, l.da.UserCode)
 	}
+	if got := text("tenant"); got != tms.TestTenant {
+		t.Fatalf("the confirmation page names the tenant %q, want %q", got, tms.TestTenant)
+	}
 	step("confirm the code", "username", chromedp.Click(chromedp.ID("confirm")))
+	if got := text("tenant"); got != tms.TestTenant {
+		t.Fatalf("the sign-in page names the tenant %q, want %q", got, tms.TestTenant)
+	}
 	step("sign in without a one-time code", "secret",
 		chromedp.SendKeys(chromedp.ID("username"), "carol"),
 		chromedp.SendKeys(chromedp.ID("password"), "carol password"),
