@@ -49,11 +49,13 @@ func TestDirectoryFormWalk(t *testing.T) {
 			code, userCode, complete := deviceCode(t, srv)
 			br := newBrowser(t, srv.URL)
 			p := br.get(strings.TrimPrefix(complete, srv.URL)).want(t, 200, userCode)
-			p = br.submit(p, oauth.DevicePath, url.Values{"user_code": {p.field(t, "user_code")}}).
-				want(t, 200, "Sign in", userCode)
+			// The page names the tenant, and how its passwords are checked.
+			p = br.submit(p, oauth.DevicePath, url.Values{"user_code": {p.field(t, "user_code")}, "tenant": {p.field(t, "tenant")}}).
+				want(t, 200, "Sign in", userCode, "Directory password", `id="tenant">test<`)
 
 			signIn := func(p page, username, password string) page {
-				return br.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {userCode}, "username": {username}, "password": {password}})
+				return br.submit(p, oauth.DevicePath+"/signin", url.Values{"user_code": {userCode}, "tenant": {tms.TestTenant},
+					"username": {username}, "password": {password}})
 			}
 			for _, c := range []struct{ username, password string }{
 				{"alice", "not alice's password"},

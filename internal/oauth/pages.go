@@ -44,11 +44,13 @@ type pageData struct {
 	UserCode  string
 	Prefilled bool
 	// Tenant is the tenant the verification page names, if any.
-	Tenant   string
-	View     tms.DeviceView
-	Username string
-	Days     int
-	Enroll   enrollData
+	Tenant string
+	// Directory tells that the tenant's directory checks passwords.
+	Directory bool
+	View      tms.DeviceView
+	Username  string
+	Days      int
+	Enroll    enrollData
 	// Class and Message make a result page.
 	Class     string
 	Message   string
@@ -248,8 +250,9 @@ func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request, s session, 
 			Tenant: h.pageTenant(r)})
 		return
 	}
+	tenant := h.pageTenant(r)
 	h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), UserCode: tms.FormatUserCode(code),
-		Username: username, Tenant: h.pageTenant(r)})
+		Username: username, Tenant: tenant, Directory: tenant != "" && h.svc.HasDirectory(tenant)})
 }
 
 // signInPage shows the sign-in form for the code in the query.

@@ -35,6 +35,13 @@ func (s *Service) directoryOf(tenant string) (TenantDirectory, bool) {
 	return TenantDirectory{}, false
 }
 
+// HasDirectory reports whether a directory checks the passwords of the
+// tenant's sign-in page.
+func (s *Service) HasDirectory(tenant string) bool {
+	_, ok := s.directoryOf(tenant)
+	return ok
+}
+
 // errDirectoryUnavailable is the page's message when the directory cannot
 // check a password.
 func errDirectoryUnavailable(tenant string, err error) *FlowError {
