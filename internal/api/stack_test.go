@@ -23,6 +23,7 @@ import (
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
+	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -75,7 +76,7 @@ var backends = []backend{
 		if err != nil {
 			t.Fatalf("open SQLite store: %v", err)
 		}
-		return db
+		return readcache.Wrap(db, 1000)
 	}},
 	{"postgres", func(t *testing.T, s *stack, o stackOptions) store.Store {
 		opts := o.Postgres
@@ -85,7 +86,7 @@ var backends = []backend{
 		if err != nil {
 			t.Fatalf("open PostgreSQL store: %v", err)
 		}
-		return db
+		return readcache.Wrap(db, 1000)
 	}},
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/store/postgres"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
+	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -223,7 +224,7 @@ func TestPostgresPoolExhausted(t *testing.T) {
 		Postgres: postgres.Options{MaxConns: conns, AcquireTimeout: 200 * time.Millisecond, StatementTimeout: time.Minute},
 		API:      api.Options{RequestTimeout: time.Minute},
 	})
-	pool := s.Store.(*postgres.DB)
+	pool := s.Store.(*readcache.Store).Backend().(*postgres.DB)
 	unlock := lockDatabase(t, s)
 	// These requests wait for the lock, each holding a pooled connection.
 	held := make(chan reply, conns)
@@ -330,7 +331,7 @@ func TestSQLiteClosedStore(t *testing.T) {
 func TestSQLiteCloseDuringWrites(t *testing.T) {
 	const n = 2
 	s := newStack(t, backends[0], stackOptions{SQLite: sqlite.Options{BusyTimeout: time.Minute, MaxBatch: 1}, API: api.Options{RequestTimeout: time.Minute}})
-	db := s.Store.(*sqlite.DB)
+	db := s.Store.(*readcache.Store).Backend().(*sqlite.DB)
 	unlock := lockDatabase(t, s)
 	replies := make(chan reply, n)
 	for i := range n {

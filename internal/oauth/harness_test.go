@@ -26,6 +26,7 @@ import (
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
+	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -42,7 +43,7 @@ var sqliteBackend = backend{"sqlite", func(t *testing.T) store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st
+	return readcache.Wrap(st, 1000)
 }}
 
 var postgresBackend = backend{"postgres", func(t *testing.T) store.Store {
@@ -51,7 +52,7 @@ var postgresBackend = backend{"postgres", func(t *testing.T) store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st
+	return readcache.Wrap(st, 1000)
 }}
 
 // backends are SQLite, and PostgreSQL when a test server is configured.

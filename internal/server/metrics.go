@@ -14,11 +14,28 @@ import (
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
+	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 )
 
 // registerCollectors exposes the store's and the key generator's state.
 func registerCollectors(m *metrics.Metrics, st store.Store, gen *keys.Generator) {
+	if c, ok := st.(*readcache.Store); ok {
+		m.CounterFunc("tms_db_read_cache_hits_total", "Key lookups and credential checks answered from the read cache.", nil,
+			func() float64 { return float64(c.Stats().Hits) })
+		m.CounterFunc("tms_db_read_cache_misses_total", "Key lookups and credential checks that read the database.", nil,
+			func() float64 { return float64(c.Stats().Misses) })
+		if _, ok := c.Backend().(*postgres.DB); ok {
+			m.GaugeFunc("tms_db_change_feed_listening", "1 while the PostgreSQL change feed listens (and the read cache is in use).", nil,
+				func() float64 {
+					if c.Stats().Enabled {
+						return 1
+					}
+					return 0
+				})
+		}
+		st = c.Backend()
+	}
 	switch db := st.(type) {
 	case *sqlite.DB:
 		m.GaugeFunc("tms_db_write_queue_depth", "SQLite writes waiting for the writer.", nil,
@@ -29,10 +46,6 @@ func registerCollectors(m *metrics.Metrics, st store.Store, gen *keys.Generator)
 			func() float64 { return float64(db.WriterStats().Batches) })
 		m.CounterFunc("tms_db_writes_committed_total", "SQLite writes committed.", nil,
 			func() float64 { return float64(db.WriterStats().Committed) })
-		m.CounterFunc("tms_db_read_cache_hits_total", "Key lookups and credential checks answered from the SQLite read cache.", nil,
-			func() float64 { return float64(db.CacheStats().Hits) })
-		m.CounterFunc("tms_db_read_cache_misses_total", "Key lookups and credential checks that read the SQLite database.", nil,
-			func() float64 { return float64(db.CacheStats().Misses) })
 	case *postgres.DB:
 		m.GaugeFunc("tms_db_pool_acquired_connections", "PostgreSQL connections in use.", nil,
 			func() float64 { return float64(db.PoolStats().AcquiredConns) })
@@ -48,21 +61,10 @@ func registerCollectors(m *metrics.Metrics, st store.Store, gen *keys.Generator)
 			func() float64 { return float64(db.PoolStats().CanceledAcquireCount) })
 		m.CounterFunc("tms_db_pool_acquire_seconds_total", "Time spent acquiring PostgreSQL connections.", nil,
 			func() float64 { return db.PoolStats().AcquireDuration.Seconds() })
-		m.CounterFunc("tms_db_read_cache_hits_total", "Key lookups and credential checks answered from the read cache.", nil,
-			func() float64 { return float64(db.CacheStats().Hits) })
-		m.CounterFunc("tms_db_read_cache_misses_total", "Key lookups and credential checks that read the database.", nil,
-			func() float64 { return float64(db.CacheStats().Misses) })
 		m.CounterFunc("tms_db_key_batches_total", "PostgreSQL statements that inserted the keys of several key creations at once.", nil,
 			func() float64 { return float64(db.KeyBatchStats().Batches) })
 		m.CounterFunc("tms_db_keys_batched_total", "Keys inserted by those statements.", nil,
 			func() float64 { return float64(db.KeyBatchStats().Batched) })
-		m.GaugeFunc("tms_db_change_feed_listening", "1 while the PostgreSQL change feed listens (and the read cache is in use).", nil,
-			func() float64 {
-				if db.CacheStats().Listening {
-					return 1
-				}
-				return 0
-			})
 	}
 	for _, p := range []struct {
 		name  string

@@ -30,6 +30,7 @@ import (
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
+	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 	"github.com/tmsproject/tms/internal/tms"
 	"github.com/tmsproject/tms/internal/version"
@@ -334,7 +335,19 @@ func unregisteredHosts(v string) tms.UnregisteredHosts {
 	return tms.RefuseUnregisteredHosts
 }
 
+// readCacheSize bounds each of the read cache's maps.
+const readCacheSize = 100_000
+
+// openStore opens the configured database under the read cache.
 func openStore(ctx context.Context, cfg config.Config, layout Layout, logger *slog.Logger) (store.Store, error) {
+	db, err := openBackend(ctx, cfg, layout, logger)
+	if err != nil {
+		return nil, err
+	}
+	return readcache.Wrap(db, readCacheSize), nil
+}
+
+func openBackend(ctx context.Context, cfg config.Config, layout Layout, logger *slog.Logger) (readcache.Source, error) {
 	if cfg.UsesPostgres() {
 		db, err := postgres.Open(ctx, postgres.Options{
 			URL:              cfg.Database.URL,

@@ -10,36 +10,28 @@ import (
 	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
-// The read cache (readcache.Hot) keeps key lookups and credential checks in
-// memory. Several servers share the database, so it is invalidated through
-// a change feed: triggers (migration 0005) notify the channel tms_changes
-// whenever a statement that may change a cached answer commits, and every
-// server listens. While the listening connection is down, nothing is
-// cached. A change committed by another server is seen once its
-// notification arrives, normally within a millisecond of the commit; this
-// server's own writes invalidate it at once (see run in postgres.go).
+// The read cache above the store (readcache.Store) keeps key lookups and
+// credential checks in memory. Several servers share the database, so this
+// store publishes the changes of all of them: triggers (migration 0005)
+// notify the channel tms_changes whenever a statement that may change a
+// cached answer commits, every server listens, and each notification
+// invalidates the generation. While the listening connection is down, the
+// generation is disabled and nothing is cached. A change committed by
+// another server is seen once its notification arrives, normally within a
+// millisecond of the commit; this server's own writes invalidate at once
+// (see run in postgres.go).
 
-// newReadCache returns the caches, off until the change feed listens.
-func newReadCache(maxSize int) *readcache.Hot {
-	h := readcache.NewHot(maxSize)
-	h.Gen.SetEnabled(false)
-	return h
+// newChanges returns the generation, disabled until the change feed
+// listens.
+func newChanges() *readcache.Generation {
+	g := readcache.NewGeneration()
+	g.SetEnabled(false)
+	return g
 }
 
-// CacheStats reports the read cache's hits and misses.
-type CacheStats struct {
-	Hits, Misses int64
-	// Listening reports whether the change feed is connected (and the
-	// cache in use).
-	Listening bool
-}
-
-// CacheStats reports how the read cache is doing.
-func (db *DB) CacheStats() CacheStats {
-	hits, misses := db.cache.Stats()
-	_, on := db.cache.Gen.Begin()
-	return CacheStats{Hits: hits, Misses: misses, Listening: on}
-}
+// Changes returns the generation this store invalidates on every change
+// (readcache.Source).
+func (db *DB) Changes() *readcache.Generation { return db.changes }
 
 // changeFeed listens for change notifications on its own connection and
 // invalidates the cache on each; it reconnects after failures, with the

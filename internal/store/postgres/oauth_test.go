@@ -1,38 +1,29 @@
 package postgres
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
+	"github.com/tmsproject/tms/internal/store/storetest"
 )
 
-// TestMigrationAddsCLIClient checks that a database whose tenants were
-// created before users and OAuth existed (here: the tables alone, as
-// tms_server 0.3.0 leaves them) gets the public client of the command line
-// in every tenant.
-func TestMigrationAddsCLIClient(t *testing.T) {
-	dsn := pgtest.NewSchema(t)
-	all, err := migrations.Load(migrations.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pgtest.Exec(t, dsn, all[0].SQL)
-	pgtest.Exec(t, dsn, `INSERT INTO tenants(tenant, enabled) VALUES ('default', true), ('other', false)`)
-	db := openTest(t, Options{URL: dsn})
-	ctx := testContext(t)
-	for _, tenant := range []string{"default", "other"} {
-		c, err := db.GetOAuthClient(ctx, tenant, "tms-cli")
+// TestMigrations runs the migration cases of the conformance suite on a
+// schema made by the first migration alone.
+func TestMigrations(t *testing.T) {
+	pgtest.URL(t)
+	storetest.RunMigrations(t, func(t *testing.T, tenants []store.Tenant) store.Store {
+		dsn := pgtest.NewSchema(t)
+		all, err := migrations.Load(migrations.Postgres)
 		if err != nil {
-			t.Fatalf("tenant %s after the migration: %v", tenant, err)
+			t.Fatal(err)
 		}
-		if !c.Builtin || !c.Enabled {
-			t.Fatalf("tenant %s: %+v", tenant, c)
+		pgtest.Exec(t, dsn, all[0].SQL)
+		for _, tn := range tenants {
+			pgtest.Exec(t, dsn, fmt.Sprintf(`INSERT INTO tenants(tenant, enabled) VALUES ('%s', %t)`, tn.Name, tn.Enabled))
 		}
-		row, err := db.GetClient(ctx, tenant, "tms-cli")
-		if err != nil || row.SecretHash != store.PublicClientSecret {
-			t.Fatalf("tenant %s clients row: %+v %v", tenant, row, err)
-		}
-	}
+		return openTest(t, Options{URL: dsn})
+	})
 }

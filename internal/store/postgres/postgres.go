@@ -91,7 +91,7 @@ type DB struct {
 	// deadline: a wait for a connection plus up to three statement timeouts
 	// (a transaction that is retried once after a deadlock).
 	callTimeout time.Duration
-	cache       *readcache.Hot
+	changes     *readcache.Generation
 	feed        *changeFeed
 	keys        *keyBatcher
 }
@@ -157,8 +157,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	db.cache = newReadCache(100_000)
-	db.feed = startChangeFeed(feedConfig, db.cache.Gen, opts.Logger)
+	db.changes = newChanges()
+	db.feed = startChangeFeed(feedConfig, db.changes, opts.Logger)
 	db.keys = newKeyBatcher(db, 1, 4096, 256)
 	return db, nil
 }
@@ -247,7 +247,7 @@ func (db *DB) PoolStats() PoolStats {
 // process never serves an answer older than its own writes. Reads use
 // read; writes that cannot change a cached answer may use runKeepCache.
 func (db *DB) run(ctx context.Context, op string, onForeignKey error, fn func(context.Context, *pgx.Conn) error) error {
-	defer db.cache.Gen.Invalidate()
+	defer db.changes.Invalidate()
 	return db.runKeepCache(ctx, op, onForeignKey, fn)
 }
 

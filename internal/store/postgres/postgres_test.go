@@ -18,6 +18,7 @@ import (
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
+	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/storetest"
 )
 
@@ -41,9 +42,23 @@ func openTest(t testing.TB, opts Options) *DB {
 	return db
 }
 
+// TestConformance runs the conformance suite on the store as the server
+// uses it, under the read cache.
 func TestConformance(t *testing.T) {
 	pgtest.URL(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, Options{URL: pgtest.NewSchema(t)}) })
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return readcache.Wrap(openTest(t, Options{URL: pgtest.NewSchema(t)}), 1000)
+	})
+}
+
+// TestSharedDatabase runs the read cache cases of stores that share a
+// database, as several servers do.
+func TestSharedDatabase(t *testing.T) {
+	pgtest.URL(t)
+	storetest.RunShared(t, func(t *testing.T) func(t *testing.T) readcache.Source {
+		url := pgtest.NewSchema(t)
+		return func(t *testing.T) readcache.Source { return openTest(t, Options{URL: url}) }
+	})
 }
 
 func TestOptionsRejected(t *testing.T) {

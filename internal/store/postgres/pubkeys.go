@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmsproject/tms/internal/store"
-	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 const pubkeyCols = `p.id, p.tenant, p.client_id, p.client_user_id, p.host, p.host_account, p.public_key_fingerprint,
@@ -400,11 +399,6 @@ func (db *DB) DeletePubkey(ctx context.Context, key store.PubkeyKey) (int64, err
 
 // LookupKey implements store.PubkeyStore.
 func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount string) (store.KeyState, error) {
-	q := readcache.KeyQuery{Host: host, Fingerprint: fingerprint, Account: hostAccount}
-	if ks, ok := db.cache.Keys.Get(q); ok {
-		return ks, nil
-	}
-	gen, on := db.cache.Gen.Begin()
 	var (
 		ks       store.KeyState
 		n        nullDeps
@@ -427,7 +421,6 @@ func (db *DB) LookupKey(ctx context.Context, host, fingerprint, hostAccount stri
 	}
 	ks.Deps = n.deps()
 	ks.LastUsedAt = orZero(lastUsed)
-	db.cache.Keys.Put(q, gen, on, ks)
 	return ks, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmsproject/tms/internal/store"
-	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 const tenantCols = `id, tenant, enabled, created, updated`
@@ -140,23 +139,19 @@ var wipeOrder = [...]string{"reservations", "pubkeys", "oauth_tokens", "device_a
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {
-	return db.credential(ctx, readcache.CredQuery{Tenant: tenant, ID: clientID}, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
+	return db.credential(ctx, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
 		FROM tenants t LEFT JOIN clients c ON c.tenant = t.tenant AND c.client_id = $1
 		WHERE t.tenant = $2`, clientID, tenant)
 }
 
 // AdminCredential implements store.CredentialStore.
 func (db *DB) AdminCredential(ctx context.Context, tenant, adminUser string) (store.Credential, error) {
-	return db.credential(ctx, readcache.CredQuery{Admin: true, Tenant: tenant, ID: adminUser}, "admin credential", `SELECT t.enabled, a.admin_secret, a.id IS NOT NULL
+	return db.credential(ctx, "admin credential", `SELECT t.enabled, a.admin_secret, a.id IS NOT NULL
 		FROM tenants t LEFT JOIN admin a ON a.tenant = t.tenant AND a.admin_user = $1
 		WHERE t.tenant = $2`, adminUser, tenant)
 }
 
-func (db *DB) credential(ctx context.Context, q readcache.CredQuery, op, query string, args ...any) (store.Credential, error) {
-	if c, ok := db.cache.Creds.Get(q); ok {
-		return c, nil
-	}
-	gen, on := db.cache.Gen.Begin()
+func (db *DB) credential(ctx context.Context, op, query string, args ...any) (store.Credential, error) {
 	var (
 		c       store.Credential
 		secret  *string
@@ -175,7 +170,6 @@ func (db *DB) credential(ctx context.Context, q readcache.CredQuery, op, query s
 		c.Found = true
 		c.SecretHash = *secret
 		c.Enabled = enabled != nil && *enabled
-		db.cache.Creds.Put(q, gen, on, c)
 	}
 	return c, nil
 }

@@ -3,15 +3,18 @@ package sqlite
 import (
 	"strings"
 	"unicode"
+
+	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
-// The read cache (readcache.Hot) keeps the answers of the hottest reads (key
-// lookups for sshd and credential checks) in memory. It is exact: every
-// write transaction that updates or deletes a row bumps its generation
-// after it commits and before it is acknowledged, and an entry is used only
-// while the generation it was read under is current. Inserts cannot change a
-// cached answer, because only records that exist are cached. Commits of
-// other processes are noticed through PRAGMA data_version (checkpoint.go).
+// The read cache above the store (readcache.Store) keeps the answers of the
+// hottest reads (key lookups for sshd and credential checks) in memory. This
+// store keeps it exact by publishing its changes: every write transaction
+// that updates or deletes a row invalidates the generation after it commits
+// and before it is acknowledged, and an entry is used only while the
+// generation it was read under is current. Inserts cannot change a cached
+// answer, because only records that exist are cached. Commits of other
+// processes are noticed through PRAGMA data_version (checkpoint.go).
 
 // changesRows reports whether a statement can change or remove existing
 // rows that cached answers depend on, which makes them stale. Statements on
@@ -60,13 +63,6 @@ func uncachedTable(table string) bool {
 	return false
 }
 
-// CacheStats reports the read cache's hits and misses.
-type CacheStats struct {
-	Hits, Misses int64
-}
-
-// CacheStats reports how the read cache is doing.
-func (db *DB) CacheStats() CacheStats {
-	hits, misses := db.cache.Stats()
-	return CacheStats{Hits: hits, Misses: misses}
-}
+// Changes returns the generation this store invalidates after every commit
+// that may change a cached answer (readcache.Source).
+func (db *DB) Changes() *readcache.Generation { return db.changes }

@@ -23,7 +23,7 @@ type checkpointer struct {
 	w        *writer
 	interval time.Duration
 	log      *slog.Logger
-	cache    *readcache.Hot
+	changes  *readcache.Generation
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -32,7 +32,7 @@ type checkpointer struct {
 // other processes.
 const watchInterval = 250 * time.Millisecond
 
-func newCheckpointer(path string, busy time.Duration, w *writer, cache *readcache.Hot, interval time.Duration, log *slog.Logger) (*checkpointer, error) {
+func newCheckpointer(path string, busy time.Duration, w *writer, changes *readcache.Generation, interval time.Duration, log *slog.Logger) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn(path, busy, false, false))
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint connection: %w", err)
@@ -41,7 +41,7 @@ func newCheckpointer(path string, busy time.Duration, w *writer, cache *readcach
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
-	c := &checkpointer{db: db, w: w, cache: cache, interval: interval, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &checkpointer{db: db, w: w, changes: changes, interval: interval, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c, nil
 }
@@ -65,7 +65,7 @@ func (c *checkpointer) run() {
 			c.log.Warn("sqlite data_version", "err", err)
 		} else if v != version {
 			version = v
-			c.cache.Gen.Invalidate()
+			c.changes.Invalidate()
 		}
 		if time.Since(lastCkpt) < c.interval {
 			continue

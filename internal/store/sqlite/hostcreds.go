@@ -31,20 +31,11 @@ func (db *DB) ListHostCredentials(ctx context.Context, tenant string) ([]store.H
 }
 
 // HostCredentialsFor implements store.HostCredentialStore.
-// It runs on every key lookup when hosts must authenticate, so its answer
-// is cached (see readcache.Hot).
+// It runs on every key lookup, so its answer is cached above the store
+// (see readcache).
 func (db *DB) HostCredentialsFor(ctx context.Context, host string) ([]store.HostCredential, error) {
-	if creds, ok := db.cache.Hosts.Get(host); ok {
-		return creds, nil
-	}
-	gen, on := db.cache.Gen.Begin()
-	creds, err := db.hostCredentials(ctx, "find host credentials", `SELECT `+hostCredentialCols+` FROM host_credentials
+	return db.hostCredentials(ctx, "find host credentials", `SELECT `+hostCredentialCols+` FROM host_credentials
 		WHERE host = ? ORDER BY tenant`, host)
-	if err != nil {
-		return nil, err
-	}
-	db.cache.Hosts.Put(host, gen, on, creds)
-	return creds, nil
 }
 
 func (db *DB) hostCredentials(ctx context.Context, op, query string, arg string) ([]store.HostCredential, error) {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/readcache"
+	"github.com/tmsproject/tms/internal/store/storetest"
 )
 
 func TestChangesRows(t *testing.T) {
@@ -79,14 +81,15 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 		Fingerprint: "SHA256:k", PublicKey: "ssh-ed25519 AAAA", KeyType: "ed25519", KeyBits: 256, MaxUses: store.MaxCount,
 		RemainingUses: store.MaxCount, InitialTTLMinutes: store.MaxCount, ExpiresAt: store.Never, Created: now, Updated: now}, false, nil)
 	must(err)
+	cached := readcache.Wrap(db, 100)
 	lookup := func() store.KeyState {
 		t.Helper()
-		ks, err := db.LookupKey(ctx, "h", "SHA256:k", "a")
+		ks, err := cached.LookupKey(ctx, "h", "SHA256:k", "a")
 		must(err)
 		return ks
 	}
 	lookup()
-	hits := db.CacheStats().Hits
+	hits := cached.Stats().Hits
 	must(db.CreateDeviceAuthorization(ctx, store.DeviceAuthorization{DeviceCodeHash: "dc", UserCode: "BCDFGHJK", Tenant: "t1",
 		ClientID: "cli", State: store.DevicePending, IntervalSeconds: 5, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, store.DeviceQuota{MaxLive: 10, Now: now, PruneBefore: now.Add(-time.Hour)}))
 	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, now, func(store.DeviceAuthorization) bool { return true })
@@ -94,7 +97,7 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	_, err = db.UpdateUser(ctx, "t1", "alice", store.UserUpdate{PasswordHash: new("h2")}, now)
 	must(err)
 	lookup()
-	if got := db.CacheStats().Hits; got != hits+1 {
+	if got := cached.Stats().Hits; got != hits+1 {
 		t.Fatalf("a poll or a user update invalidated the key cache: hits %d, want %d", got, hits+1)
 	}
 	later := now.Add(24 * time.Hour)
@@ -105,44 +108,37 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	}
 }
 
-// TestMigrationAddsCLIClient checks that a database created before users and
-// OAuth existed gets the public client of the command line in every tenant.
-func TestMigrationAddsCLIClient(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tms.db")
-	all, err := migrations.Load(migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		all[0].SQL,
-		`CREATE TABLE tms_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
-		`INSERT INTO tms_schema_migrations VALUES (1, 'init', 0)`,
-		`INSERT INTO tenants(tenant, enabled, created, updated) VALUES ('default', 1, 0, 0), ('other', 1, 0, 0)`,
-	} {
-		if _, err := raw.ExecContext(ctx, q); err != nil {
-			t.Fatalf("prepare a version 1 database: %v", err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db := openTest(t, path)
-	for _, tenant := range []string{"default", "other"} {
-		c, err := db.GetOAuthClient(ctx, tenant, "tms-cli")
+// TestMigrations runs the migration cases of the conformance suite on a
+// database made by the first migration alone.
+func TestMigrations(t *testing.T) {
+	storetest.RunMigrations(t, func(t *testing.T, tenants []store.Tenant) store.Store {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "tms.db")
+		all, err := migrations.Load(migrations.SQLite)
 		if err != nil {
-			t.Fatalf("tenant %s after the migration: %v", tenant, err)
+			t.Fatal(err)
 		}
-		if !c.Builtin || !c.Enabled {
-			t.Fatalf("tenant %s: %+v", tenant, c)
+		raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+		if err != nil {
+			t.Fatal(err)
 		}
-		row, err := db.GetClient(ctx, tenant, "tms-cli")
-		if err != nil || row.SecretHash != store.PublicClientSecret {
-			t.Fatalf("tenant %s clients row: %+v %v", tenant, row, err)
+		for _, q := range []string{
+			all[0].SQL,
+			`CREATE TABLE tms_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+			`INSERT INTO tms_schema_migrations VALUES (1, 'init', 0)`,
+		} {
+			if _, err := raw.ExecContext(ctx, q); err != nil {
+				t.Fatalf("prepare a version 1 database: %v", err)
+			}
 		}
-	}
+		for _, tn := range tenants {
+			if _, err := raw.ExecContext(ctx, `INSERT INTO tenants(tenant, enabled, created, updated) VALUES (?, ?, 0, 0)`, tn.Name, tn.Enabled); err != nil {
+				t.Fatalf("prepare a version 1 database: %v", err)
+			}
+		}
+		if err := raw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return openTest(t, path)
+	})
 }

@@ -80,7 +80,7 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 	lock      *os.File
-	cache     *readcache.Hot
+	changes   *readcache.Generation
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -146,14 +146,14 @@ func open(ctx context.Context, opts Options) (*DB, error) {
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
 	db := &DB{
-		opts:   opts,
-		read:   read,
-		writeD: writeD,
-		stmts:  make(map[string]*sql.Stmt),
-		cache:  readcache.NewHot(100_000),
+		opts:    opts,
+		read:    read,
+		writeD:  writeD,
+		stmts:   make(map[string]*sql.Stmt),
+		changes: readcache.NewGeneration(),
 	}
-	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.cache)
-	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, db.cache, time.Second, opts.Logger)
+	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.changes)
+	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, db.changes, time.Second, opts.Logger)
 	if err != nil {
 		db.w.close()
 		read.Close()
@@ -189,7 +189,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) close() error {
-	db.cache.Gen.SetEnabled(false)
+	db.changes.SetEnabled(false)
 	werr := db.w.close()
 	db.mu.Lock()
 	db.closed = true

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
-	"github.com/tmsproject/tms/internal/store/readcache"
 )
 
 const tenantCols = `id, tenant, enabled, created, updated`
@@ -157,23 +156,19 @@ var wipeOrder = []string{"reservations", "pubkeys", "oauth_tokens", "device_auth
 
 // ClientCredential implements store.CredentialStore.
 func (db *DB) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {
-	return db.credential(ctx, readcache.CredQuery{Tenant: tenant, ID: clientID}, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
+	return db.credential(ctx, "client credential", `SELECT t.enabled, c.client_secret, c.enabled
 		FROM tenants t LEFT JOIN clients c ON c.tenant = t.tenant AND c.client_id = ?
 		WHERE t.tenant = ?`, clientID, tenant)
 }
 
 // AdminCredential implements store.CredentialStore.
 func (db *DB) AdminCredential(ctx context.Context, tenant, adminUser string) (store.Credential, error) {
-	return db.credential(ctx, readcache.CredQuery{Admin: true, Tenant: tenant, ID: adminUser}, "admin credential", `SELECT t.enabled, a.admin_secret, CASE WHEN a.id IS NULL THEN NULL ELSE 1 END
+	return db.credential(ctx, "admin credential", `SELECT t.enabled, a.admin_secret, CASE WHEN a.id IS NULL THEN NULL ELSE 1 END
 		FROM tenants t LEFT JOIN admin a ON a.tenant = t.tenant AND a.admin_user = ?
 		WHERE t.tenant = ?`, adminUser, tenant)
 }
 
-func (db *DB) credential(ctx context.Context, q readcache.CredQuery, op, query string, args ...any) (store.Credential, error) {
-	if c, ok := db.cache.Creds.Get(q); ok {
-		return c, nil
-	}
-	gen, on := db.cache.Gen.Begin()
+func (db *DB) credential(ctx context.Context, op, query string, args ...any) (store.Credential, error) {
 	var (
 		c       store.Credential
 		secret  *string
@@ -192,7 +187,6 @@ func (db *DB) credential(ctx context.Context, q readcache.CredQuery, op, query s
 		c.Found = true
 		c.SecretHash = *secret
 		c.Enabled = enabled != nil && *enabled
-		db.cache.Creds.Put(q, gen, on, c)
 	}
 	return c, nil
 }

@@ -23,9 +23,9 @@ type writer struct {
 	maxBatch int
 	log      *slog.Logger
 
-	stmts map[string]*sql.Stmt // used only by the writer goroutine
-	dirty bool                 // the open batch updated or deleted rows
-	cache *readcache.Hot
+	stmts   map[string]*sql.Stmt // used only by the writer goroutine
+	dirty   bool                 // the open batch updated or deleted rows
+	changes *readcache.Generation
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -60,10 +60,10 @@ type wtx struct {
 	ctx context.Context
 }
 
-func newWriter(conn *sql.Conn, queue, maxBatch int, log *slog.Logger, cache *readcache.Hot) *writer {
+func newWriter(conn *sql.Conn, queue, maxBatch int, log *slog.Logger, changes *readcache.Generation) *writer {
 	w := &writer{
 		conn:     conn,
-		cache:    cache,
+		changes:  changes,
 		jobs:     make(chan *writeJob, queue),
 		maxBatch: maxBatch,
 		log:      log,
@@ -220,7 +220,7 @@ func (w *writer) commit(batch []*writeJob) {
 	if w.dirty {
 		// Whether or not the commit held, readers must not trust answers
 		// cached before it.
-		w.cache.Gen.Invalidate()
+		w.changes.Invalidate()
 		w.dirty = false
 	}
 	if err != nil {
