@@ -62,5 +62,6 @@ EXIT STATUS
 	f.BoolVar(&opts.Dev, "dev", false, "development mode: plain HTTP on 127.0.0.1, test tenant and MVP on, write <root>/dev.env")
 	f.BoolVar(&opts.Install, "install", false, "initialize the root directory and database, print the administrator secrets, and exit")
 	f.BoolVar(&opts.PrintConfig, "print-config", false, "print the effective configuration and where each value came from, and exit")
+	f.StringVar(&opts.Pprof, "pprof", "", "serve Go's profiles (/debug/pprof/) on this address, such as 127.0.0.1:6060; off by default")
 	return cmd
 }

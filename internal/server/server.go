@@ -27,6 +27,7 @@ import (
 	"github.com/tmsproject/tms/internal/config"
 	"github.com/tmsproject/tms/internal/envnames"
 	"github.com/tmsproject/tms/internal/keys"
+	"github.com/tmsproject/tms/internal/logbuf"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/postgres"
@@ -50,6 +51,9 @@ type Options struct {
 	Install bool
 	// PrintConfig prints the effective configuration and returns.
 	PrintConfig bool
+	// Pprof, when set, is the address of a listener that serves Go's
+	// profiles (net/http/pprof); empty (the default) serves none.
+	Pprof string
 	// Env is the process environment (os.Environ()).
 	Env []string
 	// Stdout receives the one-time secrets and messages for the operator;
@@ -91,7 +95,12 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	}
 
-	logger := newLogger(opts.Stderr, cfg.Log)
+	// Log lines, one per request among them, go through a buffer that one
+	// goroutine writes out, so that a slow terminal or pipe never holds up
+	// a request; everything is written before Run returns.
+	logOut := logbuf.New(opts.Stderr, logBufferBytes)
+	defer logOut.Close()
+	logger := newLogger(logOut, cfg.Log)
 	dirs, err := directories(cfg.OAuth.LDAP, opts.Env, logger)
 	if err != nil {
 		return fmt.Errorf("invalid configuration (%s): %w", cfgPath, err)
@@ -126,6 +135,16 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("metrics listener: %w; choose another address with metrics.listen (TMS_METRICS_LISTEN)", err)
 		}
 		defer metricsLn.Close()
+	}
+	if opts.Pprof != "" && !opts.Install {
+		pprofLn, err := net.Listen("tcp", opts.Pprof)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer pprofLn.Close()
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		servePprof(pctx, pprofLn, logger)
 	}
 	warnings, err := layout.Prepare()
 	if err != nil {
@@ -502,6 +521,10 @@ func listenerURL(cfg config.Config, ln net.Listener) string {
 	}
 	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
+
+// logBufferBytes bounds the log output waiting to be written; beyond it
+// logging waits for the output.
+const logBufferBytes = 1 << 20
 
 func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	var level slog.Level
