@@ -4,20 +4,26 @@
 #   bench/run.sh                    the full set: each step lasts about 60 s
 #   BENCH_SECONDS=5 bench/run.sh    a smoke run with short steps
 #
-# It builds tms into bench/tmp, starts "tms server --dev" on SQLite in a fresh
-# root directory under bench/tmp/run-<time>, waits for /readyz, and runs with
-# "tms loadtest", at 100 users each: getversion (the baseline), getclient,
+# It builds tms into bench/tmp, starts "tms server --dev --pprof" on SQLite in a
+# fresh root directory under bench/tmp/run-<time>, waits for /readyz, and runs
+# with "tms loadtest", at 100 users each: first getversion against a bare
+# net/http server answering a fixed JSON body ("benchtool bare", the ceiling of
+# this machine with this load generator), then against tms: getversion, getclient,
 # getkey, createkey (ed25519) and mixed getkey=90,createkey=10; then createkey
 # with 10 users throttled to 250 requests/s each for 20,000 iterations (the
 # scenario that froze tms_server 0.3.0); then a ladder of getkey; then 10 users
 # making 20 device-flow logins each (login). Each step at 100 users is sized
-# by a short calibration run to last about BENCH_SECONDS.
+# by a short calibration run to last about BENCH_SECONDS. After getversion,
+# getkey and createkey it repeats the step for about half as long while it
+# takes a CPU profile of the server, whose top goes into the record.
 # It repeats the set on PostgreSQL when scripts/pgtest.sh can start a
 # throw-away cluster, which it stops afterwards.
 #
 # Every step writes a JSON and an HTML report next to its log under the run
 # directory. The record, bench/results/<YYYY-MM-DD>.md (UTC date), holds the
-# machine, the server configuration and a table per backend. A run with
+# machine, the server configuration and a table per backend with each step's
+# throughput as a ratio to the bare server's, the targets, and the profiles.
+# A full run takes about 45 minutes. A run with
 # BENCH_SECONDS other than 60 is a smoke run: its record stays in the run
 # directory. An existing record is never overwritten: a second run on the same
 # day writes <YYYY-MM-DD>-2.md.
@@ -41,6 +47,7 @@ readonly full_seconds=60
 readonly ready_timeout=60  # seconds for a server to answer /readyz
 readonly stop_timeout=40   # seconds for a server to finish shutting down
 readonly build_timeout=600 # seconds for go build
+readonly profile_seconds_max=30
 
 die() {
 	echo "bench: $*" >&2
@@ -82,6 +89,8 @@ readonly tms=$tmp/tms
 readonly benchtool=$tmp/benchtool
 
 server_pid=""
+bare_pid=""
+profiler_pid=""
 child_pid=""
 calibrated_iterations=""
 pg_dir=""
@@ -100,6 +109,14 @@ wait_gone() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || true
+}
+
+stop_bare() {
+	if [[ -n $bare_pid ]]; then
+		kill -TERM "$bare_pid" 2>/dev/null || true
+		wait_gone "$bare_pid" 10
+		bare_pid=""
+	fi
 }
 
 stop_server() {
@@ -129,7 +146,13 @@ cleanup() {
 		wait_gone "$child_pid" 15
 		child_pid=""
 	fi
+	if [[ -n $profiler_pid ]]; then
+		kill -TERM "$profiler_pid" 2>/dev/null || true
+		wait_gone "$profiler_pid" 10
+		profiler_pid=""
+	fi
 	stop_server
+	stop_bare
 	stop_postgres
 	exit "$status"
 }
@@ -147,17 +170,35 @@ in_background() {
 	return "$rc"
 }
 
+# start_bare DIR starts the bare net/http server and waits until it answers.
+# It sets bare_url.
+start_bare() {
+	local dir=$1 port waited=0
+	port=$("$benchtool" freeport)
+	bare_url=http://127.0.0.1:$port
+	"$benchtool" bare -port "$port" >"$dir/bare.log" 2>&1 &
+	bare_pid=$!
+	until "$benchtool" ready "$bare_url/v1/tms/version" 2>/dev/null; do
+		kill -0 "$bare_pid" 2>/dev/null || die "the bare server exited; see $dir/bare.log"
+		((waited < ready_timeout * 5)) || die "the bare server does not answer after ${ready_timeout}s"
+		sleep 0.2
+		waited=$((waited + 1))
+	done
+}
+
 # start_server DIR [DATABASE_URL] starts a dev server whose root is DIR/root,
-# logging to DIR/server.log, and waits until it is ready. It sets base_url.
+# logging to DIR/server.log, with Go's profiles on a second port, and waits
+# until it is ready. It sets base_url and pprof_addr.
 start_server() {
 	local dir=$1 database_url=${2:-}
 	local port
 	port=$("$benchtool" freeport)
 	base_url=http://127.0.0.1:$port
+	pprof_addr=127.0.0.1:$("$benchtool" freeport)
 	# Every login of the load test comes from this one address.
 	local env=(TMS_LOG_LEVEL=warn TMS_OAUTH_DEVICE_CODES_PER_MINUTE=100000)
 	[[ -z $database_url ]] || env+=(TMS_DATABASE_URL="$database_url")
-	env "${env[@]}" "$tms" server --dev --root-dir "$dir/root" --http-port "$port" >"$dir/server.log" 2>&1 &
+	env "${env[@]}" "$tms" server --dev --root-dir "$dir/root" --http-port "$port" --pprof "$pprof_addr" >"$dir/server.log" 2>&1 &
 	server_pid=$!
 	local waited=0
 	until "$benchtool" ready "$base_url/readyz" 2>/dev/null; do
@@ -246,15 +287,50 @@ calibrate() {
 	fi
 }
 
-# run_set DIR runs the benchmark set against the dev server of DIR.
+# profiled_repeat DIR NAME ARGS... repeats the step just sized for about half
+# of BENCH_SECONDS while it takes a CPU profile of the server, and writes the
+# top of the profile to DIR/profiles/NAME.txt. The repeat's report stays out
+# of the record's table.
+profiled_repeat() {
+	local dir=$1 name=$2
+	shift 2
+	[[ -n $calibrated_iterations ]] || return 0
+	local iterations=$(((calibrated_iterations + 1) / 2))
+	local profile_seconds=$((seconds / 3))
+	((profile_seconds >= 1)) || profile_seconds=1
+	((profile_seconds <= profile_seconds_max)) || profile_seconds=$profile_seconds_max
+	mkdir -p "$dir/profiles"
+	say "$backend_name: $name again, $users users × $iterations iterations, with a ${profile_seconds}s CPU profile"
+	"$benchtool" profile -addr "$pprof_addr" -seconds "$profile_seconds" -binary "$tms" \
+		-out "$dir/profiles/$name.pb.gz" >"$dir/profiles/$name.txt" 2>"$dir/profiles/$name.log" &
+	profiler_pid=$!
+	loadtest "$dir/profiles" "$name" $((seconds * 4 + 120)) --users "$users" --iterations "$iterations" "$@" ||
+		say "$backend_name: the profiled repeat of $name failed; see $dir/profiles/$name.log"
+	local rc=0
+	wait "$profiler_pid" || rc=$?
+	profiler_pid=""
+	if ((rc != 0)); then
+		say "$backend_name: no profile of $name; see $dir/profiles/$name.log"
+		rm -f "$dir/profiles/$name.txt"
+	fi
+}
+
+# run_set DIR runs the benchmark set against the dev server of DIR, after
+# measuring the bare server's ceiling with the same load generator.
 run_set() {
 	local dir=$1
 	dev_env=$dir/root/dev.env
 	[[ -f $dev_env ]] || die "the dev server wrote no $dev_env"
+	start_bare "$dir"
+	sized_step "$dir/ceiling" bare "getversion on the bare net/http server (ceiling)" "$users" --scenarios getversion --url "$bare_url"
+	stop_bare
 	sized_step "$dir" 01-getversion "getversion (baseline)" "$users" --scenarios getversion
+	profiled_repeat "$dir" 01-getversion --scenarios getversion
 	sized_step "$dir" 02-getclient "getclient" "$users" --scenarios getclient
 	sized_step "$dir" 03-getkey "getkey" "$users" --scenarios getkey
+	profiled_repeat "$dir" 03-getkey --scenarios getkey
 	sized_step "$dir" 04-createkey "createkey ed25519" "$users" --scenarios createkey --key-type ed25519
+	profiled_repeat "$dir" 04-createkey --scenarios createkey --key-type ed25519
 	sized_step "$dir" 05-mixed "mixed getkey=90,createkey=10" "$users" \
 		--scenarios mixed --mix getkey=90,createkey=10 --key-type ed25519
 	step "$dir" 06-createkey-throttled \

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tmsproject/tms/internal/loadtest/report"
 )
@@ -176,6 +179,19 @@ func TestReady(t *testing.T) {
 func sampleBackend(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "ceiling"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeReport(t, dir, ceilingReport, newReport(closedStep("getversion", 100, 2000, 0, 20000, 5, 0)))
+	if err := os.MkdirAll(filepath.Join(dir, "profiles"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	top := "File: tms\nBuild ID: 123\nType: cpu\nDuration: 10s, Total samples = 10s (100%)\nShowing nodes accounting for 9s, 90% of 10s total\n      flat  flat%   sum%        cum   cum%\n" +
+		"     2s 20.00% 20.00%      2s 20.00%  syscall.Syscall6\n" + strings.Repeat("     0s  0.00% 90.00%  0s  0.00%  filler\n", 40)
+	if err := os.WriteFile(filepath.Join(dir, "profiles", "03-getkey.txt"), []byte(top), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeReport(t, dir, "00-getversion.json", newReport(closedStep("getversion", 100, 1800, 0, 17000, 4, 0)))
 	writeReport(t, dir, "01-getclient.json", newReport(closedStep("getclient", 100, 600, 0, 12000, 15, 0)))
 	writeReport(t, dir, "02-getkey.json", newReport(closedStep("getkey", 100, 9000, 0, 16000, 12.5, 0)))
 	writeReport(t, dir, "03-createkey.json", newReport(closedStep("createkey", 100, 2000, 0, 4200, 80, 0)))
@@ -235,19 +251,23 @@ func TestRecord(t *testing.T) {
 		"| tms | abc123 |",
 		"| cores | ",
 		"## SQLite\n",
-		"| scenario | users | requests | req/s | p50 | p90 | p99 | p99.9 | max | errors | stalls |",
-		"| getclient | 100 | 60000 | 12000 | 1.00ms | 2.00ms | 15.0ms | 30.0ms | 45.0ms | 0 | 0 |",
-		"| getkey | 100 | 900000 | 16000 | 1.00ms | 2.00ms | 12.5ms | 25.0ms | 37.5ms | 0 | 0 |",
-		"| mixed getkey=90,createkey=10 | 100 | 1000 | 10000 | 1.00ms | 2.00ms | 25.0ms | 50.0ms | 75.0ms | 0 | 0 |",
-		"| ↳ getkey | 100 | 900 | 9000 | 1.00ms | 2.00ms | 20.0ms | 40.0ms | 60.0ms | 0 |  |",
+		"Ceiling: a bare `net/http` server answering a fixed JSON body (`benchtool bare`), measured in the same run with the getversion scenario at 100 users: **20000 req/s**, p99 5.00ms, 0 errors.",
+		"| scenario | users | requests | req/s | × bare | p50 | p90 | p99 | p99.9 | max | errors | stalls |",
+		"| getclient | 100 | 60000 | 12000 | 0.60× | 1.00ms | 2.00ms | 15.0ms | 30.0ms | 45.0ms | 0 | 0 |",
+		"| getkey | 100 | 900000 | 16000 | 0.80× | 1.00ms | 2.00ms | 12.5ms | 25.0ms | 37.5ms | 0 | 0 |",
+		"| mixed getkey=90,createkey=10 | 100 | 1000 | 10000 | 0.50× | 1.00ms | 2.00ms | 25.0ms | 50.0ms | 75.0ms | 0 | 0 |",
+		"| ↳ getkey | 100 | 900 | 9000 | 0.45× | 1.00ms | 2.00ms | 20.0ms | 40.0ms | 60.0ms | 0 |  |",
+		"- getversion, 100 users: 17000 req/s = 0.85× the bare server (target ≥ 0.80×), p99 4.00ms, 0 errors, 0 stalls (target 0) — met\n",
+		"<details><summary>03-getkey</summary>\n\n```\nDuration: 10s, Total samples = 10s (100%)\nShowing nodes accounting for 9s, 90% of 10s total\n",
+		"syscall.Syscall6",
 		"| ↳ createkey | 100 | 100 | 1000 |",
 		"| createkey (ed25519), 250 req/s per user (stopped by stall) | 10 | 200000 | 1900 |",
 		"| 3 | 1 |\n",
 		"| getkey, ladder | 1 | 300 | 1000 |",
 		"| getkey, ladder | 10 | 3000 | 10000 |",
 		"- getclient, 100 users: 12000 req/s, p99 15.0ms, 0 errors, 0 stalls (target 0) — met\n",
-		"- getkey, 100 users: 16000 req/s (target ≥ 15000), p99 12.5ms (target ≤ 20.0ms), 0 errors, 0 stalls (target 0) — met\n",
-		"- createkey (ed25519), 100 users: 4200 req/s (target ≥ 5000), p99 80.0ms (target ≤ 50.0ms), 0 errors, 0 stalls (target 0) — **not met**\n",
+		"- getkey, 100 users: 16000 req/s = 0.80× the bare server (target ≥ 0.45×), p99 12.5ms (target ≤ 20.0ms), 0 errors, 0 stalls (target 0) — met\n",
+		"- createkey (ed25519), 100 users: 4200 req/s = 0.21× the bare server (target ≥ 0.15×), p99 80.0ms, 0 errors, 0 stalls (target 0) — met\n",
 		"- createkey, 10 users × 250 req/s each: 1900 req/s, p99 30.0ms, 3 errors, 1 stalls (target 0) — **not met**\n",
 		"- 07-extra: tms loadtest exited with status 1 and wrote no report\n",
 		"- stall in run createkey 10 users: no response for 10.0s",
@@ -262,6 +282,12 @@ func TestRecord(t *testing.T) {
 	}
 	if strings.Contains(text, "Smoke run") {
 		t.Error("a full run is marked as a smoke run")
+	}
+	if strings.Contains(text, "Build ID") {
+		t.Error("the profile keeps its build id")
+	}
+	if strings.Count(text, "filler") != profileLines-4 {
+		t.Errorf("the profile shows %d entries, want the first %d lines of its top", strings.Count(text, "filler"), profileLines)
 	}
 	if strings.Count(text, "Against the targets") != 1 {
 		t.Error("want targets only for the backend with reports")
@@ -328,5 +354,42 @@ func TestRecordBadInput(t *testing.T) {
 				t.Errorf("wrote %d files, want none", len(entries))
 			}
 		})
+	}
+}
+
+// TestBare checks that the bare server answers any path with the fixed
+// JSON object, and stops with its context.
+func TestBare(t *testing.T) {
+	port, err := freePort(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"bare", "-port", strconv.Itoa(port)}, io.Discard) }()
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1/tms/version"
+	deadline := time.Now().Add(10 * time.Second)
+	for probeReady(t.Context(), url) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the bare server does not answer")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("answer: %v %v", body, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("bare after its context ended: %v", err)
+	}
+	if err := run(t.Context(), []string{"bare", "-port", "0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-port") {
+		t.Errorf("port 0: %v, want an error naming -port", err)
 	}
 }

@@ -7,6 +7,8 @@
 //
 //	benchtool freeport
 //	benchtool ready URL
+//	benchtool bare -port N
+//	benchtool profile -addr HOST:PORT -seconds S -out FILE [-binary FILE]
 //	benchtool iterations -report FILE -users N -seconds S
 //	benchtool record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR [-backend NAME=DIR ...]
 package main
@@ -23,7 +25,7 @@ import (
 )
 
 // errUsage marks a command line that names no known subcommand.
-var errUsage = errors.New("usage: benchtool freeport | ready URL | iterations -report FILE -users N -seconds S | " +
+var errUsage = errors.New("usage: benchtool freeport | ready URL | bare -port N | profile -addr HOST:PORT -seconds S -out FILE | iterations -report FILE -users N -seconds S | " +
 	"record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR [-backend NAME=DIR]")
 
 func main() {
@@ -37,6 +39,10 @@ func main() {
 }
 
 // run executes one subcommand and writes its answer to out.
+//
+// bare serves the fixed JSON answer of a bare net/http server, the
+// ceiling the benchmark measures tms against; profile writes the top of a
+// CPU profile of a running server.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
@@ -60,6 +66,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return probeReady(ctx, rest[0])
 	case "iterations":
 		return runIterations(rest, out)
+	case "bare":
+		return runBare(ctx, rest)
+	case "profile":
+		return runProfile(ctx, rest)
 	case "record":
 		return runRecord(rest)
 	}

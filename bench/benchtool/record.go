@@ -27,6 +27,13 @@ const fullSeconds = 60
 const (
 	serverConfigFile = "server-config.txt"
 	notesFile        = "notes.txt"
+	// ceilingReport is the report of the bare net/http server measured
+	// with the backend's set, under the backend's directory.
+	ceilingReport = "ceiling/bare.json"
+	// profileGlob matches the top of the CPU profiles taken with the set.
+	profileGlob = "profiles/*.txt"
+	// profileLines is how many lines of a profile's top the record shows.
+	profileLines = 22
 )
 
 // recordOptions are the inputs of the record subcommand.
@@ -134,6 +141,17 @@ type backendRun struct {
 	reports      []namedReport
 	serverConfig string
 	notes        []string
+	// ceiling is the throughput of the bare net/http server (zero when it
+	// was not measured), and ceilingRep its report.
+	ceiling    float64
+	ceilingRep *report.Report
+	profiles   []profile
+}
+
+// profile is the top of a CPU profile taken during a step.
+type profile struct {
+	step string
+	top  string
 }
 
 // namedReport is a step report and the file it came from.
@@ -157,6 +175,26 @@ func loadBackend(b backend) (backendRun, error) {
 			return run, fmt.Errorf("%s: %w", b.name, err)
 		}
 		run.reports = append(run.reports, namedReport{file: filepath.Base(file), rep: rep})
+	}
+	if rep, err := readReport(filepath.Join(b.dir, ceilingReport)); err == nil {
+		run.ceilingRep = rep
+		if len(rep.Steps) == 1 && len(rep.Steps[0].Scenarios) == 1 {
+			run.ceiling = rep.Steps[0].Scenarios[0].Throughput
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return run, fmt.Errorf("%s: %w", b.name, err)
+	}
+	profiles, err := filepath.Glob(filepath.Join(b.dir, profileGlob))
+	if err != nil {
+		return run, fmt.Errorf("list profiles of %s: %w", b.name, err)
+	}
+	slices.Sort(profiles)
+	for _, file := range profiles {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return run, fmt.Errorf("read profile of %s: %w", b.name, err)
+		}
+		run.profiles = append(run.profiles, profile{step: strings.TrimSuffix(filepath.Base(file), ".txt"), top: topLines(string(data))})
 	}
 	if data, err := os.ReadFile(filepath.Join(b.dir, serverConfigFile)); err == nil {
 		run.serverConfig = strings.TrimRight(string(data), "\n")
@@ -232,15 +270,17 @@ func renderBackend(ew *errWriter, run backendRun) {
 	if len(run.reports) == 0 {
 		ew.printf("No step produced a report.\n\n")
 	} else {
-		ew.printf("| scenario | users | requests | req/s | p50 | p90 | p99 | p99.9 | max | errors | stalls |\n")
-		ew.printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		renderCeiling(ew, run)
+		ew.printf("| scenario | users | requests | req/s | × bare | p50 | p90 | p99 | p99.9 | max | errors | stalls |\n")
+		ew.printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, nr := range run.reports {
 			for _, step := range nr.rep.Steps {
 				stalls := stallsOf(nr.rep, step.Name)
 				for _, row := range stepRows(nr.rep, step) {
 					l := row.result.Latency
-					ew.printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+					ew.printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
 						cell(row.label), step.Users, row.result.Requests, formatRate(row.result.Throughput),
+						run.ratio(row.result.Throughput),
 						report.FormatMs(l.P50Ms, l.Count), report.FormatMs(l.P90Ms, l.Count),
 						report.FormatMs(l.P99Ms, l.Count), report.FormatMs(l.P999Ms, l.Count),
 						report.FormatMs(l.MaxMs, l.Count), row.result.Failures, row.stalls(stalls))
@@ -249,6 +289,7 @@ func renderBackend(ew *errWriter, run backendRun) {
 		}
 		ew.printf("\n")
 		renderTargets(ew, run)
+		renderProfiles(ew, run)
 	}
 	if problems := problemLines(run); len(problems) > 0 {
 		ew.printf("Problems:\n\n")
@@ -261,6 +302,57 @@ func renderBackend(ew *errWriter, run backendRun) {
 		ew.printf("<details><summary>Server configuration (<code>tms server --print-config</code>)</summary>\n\n")
 		ew.printf("```\n%s\n```\n\n</details>\n\n", run.serverConfig)
 	}
+}
+
+// ratio formats throughput as a multiple of the bare server's, or "–"
+// when the ceiling was not measured.
+func (r backendRun) ratio(throughput float64) string {
+	if r.ceiling <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", throughput/r.ceiling)
+}
+
+// renderCeiling says what the bare server measured.
+func renderCeiling(ew *errWriter, run backendRun) {
+	if run.ceilingRep == nil || run.ceiling <= 0 {
+		ew.printf("The bare net/http server (the ceiling) was not measured, so the table has no ratios.\n\n")
+		return
+	}
+	step := run.ceilingRep.Steps[0]
+	res := step.Scenarios[0]
+	ew.printf("Ceiling: a bare `net/http` server answering a fixed JSON body (`benchtool bare`), measured in the same run "+
+		"with the getversion scenario at %d users: **%s req/s**, p99 %s, %d errors. "+
+		"The column × bare is each step's throughput divided by it.\n\n",
+		step.Users, formatRate(res.Throughput), report.FormatMs(res.Latency.P99Ms, res.Latency.Count), res.Failures)
+}
+
+// renderProfiles writes the top of each CPU profile taken with the set.
+func renderProfiles(ew *errWriter, run backendRun) {
+	if len(run.profiles) == 0 {
+		return
+	}
+	ew.printf("Where the time goes: the top of a CPU profile of the server (`tms server --pprof`, `go tool pprof -top`) " +
+		"taken during a repeat of each step below, which is not in the table.\n\n")
+	for _, p := range run.profiles {
+		ew.printf("<details><summary>%s</summary>\n\n```\n%s\n```\n\n</details>\n\n", cell(p.step), p.top)
+	}
+}
+
+// topLines keeps the length and the first entries of go tool pprof -top,
+// leaving out the file, build id, type and time lines above them.
+func topLines(text string) string {
+	var keep []string
+	for line := range strings.SplitSeq(strings.TrimRight(text, "\n"), "\n") {
+		if len(keep) == 0 && !strings.HasPrefix(line, "Duration:") && !strings.HasPrefix(line, "Showing") {
+			continue
+		}
+		keep = append(keep, line)
+		if len(keep) == profileLines {
+			break
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // tableRow is one row of a backend's table.
@@ -355,19 +447,22 @@ type target struct {
 	workload  string
 	users     int
 	throttled bool
-	// minRate and maxP99Ms are zero when the target sets no such bound.
-	minRate  float64
+	// minRatio (of the bare server's throughput) and maxP99Ms are zero
+	// when the target sets no such bound.
+	minRatio float64
 	maxP99Ms float64
 }
 
 // targets are the goals the benchmark set is measured against: zero errors
-// and no stall everywhere, and for getkey and createkey a throughput and a
-// p99 latency at 100 users.
+// and no stall everywhere, and for getversion, getkey and createkey a
+// throughput relative to the bare server at 100 users, with a p99 latency
+// for getkey.
 func targets() []target {
 	return []target{
+		{label: "getversion, 100 users", workload: "getversion", users: 100, minRatio: 0.80},
 		{label: "getclient, 100 users", workload: "getclient", users: 100},
-		{label: "getkey, 100 users", workload: "getkey", users: 100, minRate: 15000, maxP99Ms: 20},
-		{label: "createkey (ed25519), 100 users", workload: "createkey", users: 100, minRate: 5000, maxP99Ms: 50},
+		{label: "getkey, 100 users", workload: "getkey", users: 100, minRatio: 0.45, maxP99Ms: 20},
+		{label: "createkey (ed25519), 100 users", workload: "createkey", users: 100, minRatio: 0.15},
 		{label: "createkey, 10 users × 250 req/s each", workload: "createkey", users: 10, throttled: true},
 	}
 }
@@ -384,12 +479,15 @@ func renderTargets(ew *errWriter, run backendRun) {
 		res := step.Scenarios[0]
 		stalls := stallsOf(rep, step.Name)
 		met := res.Failures == 0 && stalls == 0 && step.StoppedBy == ""
-		var parts []string
-		if t.minRate > 0 {
-			parts = append(parts, fmt.Sprintf("%s req/s (target ≥ %s)", formatRate(res.Throughput), formatRate(t.minRate)))
-			met = met && res.Throughput >= t.minRate
-		} else {
-			parts = append(parts, formatRate(res.Throughput)+" req/s")
+		parts := []string{formatRate(res.Throughput) + " req/s"}
+		if t.minRatio > 0 {
+			if run.ceiling > 0 {
+				parts[0] += fmt.Sprintf(" = %s the bare server (target ≥ %.2f×)", run.ratio(res.Throughput), t.minRatio)
+				met = met && res.Throughput >= t.minRatio*run.ceiling
+			} else {
+				parts[0] += fmt.Sprintf(" (target ≥ %.2f× the bare server, which was not measured)", t.minRatio)
+				met = false
+			}
 		}
 		if t.maxP99Ms > 0 {
 			parts = append(parts, fmt.Sprintf("p99 %s (target ≤ %s)", report.FormatMs(res.Latency.P99Ms, res.Latency.Count),
