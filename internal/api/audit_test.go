@@ -3,9 +3,12 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -453,5 +456,69 @@ func TestKeyRefusalReasons(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// TestAuthFailuresFoldPerSource: 10,000 requests with made-up client ids
+// and wrong secrets from one address write a bounded number of audit
+// entries, whose repeats count every request.
+func TestAuthFailuresFoldPerSource(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ref := &storeRef{}
+		rec := audit.New(ref, audit.Options{Buffer: 20_000, FlushInterval: 5 * time.Millisecond, FailureWindow: time.Hour})
+		s := newStack(t, b, stackOptions{API: api.Options{Audit: rec}})
+		ref.st.Store(&s.Store)
+		const requests, workers = 10_000, 8
+		raw, err := json.Marshal(keyBody(tms.TestUser, 1, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := string(raw)
+		var wg sync.WaitGroup
+		var unauthorized atomic.Int64
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < requests; i += workers {
+					req, _ := http.NewRequest("POST", s.URL+"/v1/tms/pubkeys/creds", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-TMS-TENANT", "test")
+					req.Header.Set("X-TMS-CLIENT-ID", fmt.Sprint("made-up-", i))
+					req.Header.Set("X-TMS-CLIENT-SECRET", "guess")
+					resp, err := s.client.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusUnauthorized {
+						unauthorized.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err := rec.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if unauthorized.Load() != requests {
+			t.Fatalf("%d of %d requests answered 401", unauthorized.Load(), requests)
+		}
+		rows, repeats := 0, 0
+		for _, tenant := range []string{"test", ""} {
+			events, err := s.Store.ListAudit(context.Background(), store.AuditQuery{Tenant: tenant, Type: audit.TypeAuthFailure, Limit: 100_000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range events {
+				rows++
+				repeats += e.Repeats
+			}
+		}
+		if rows > 2 || repeats != requests {
+			t.Fatalf("%d audit entries standing for %d failures; want at most 2 for %d", rows, repeats, requests)
+		}
 	})
 }

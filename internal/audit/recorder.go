@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tmsproject/tms/internal/metrics"
+	"github.com/tmsproject/tms/internal/ratelimit"
 	"github.com/tmsproject/tms/internal/store"
 )
 
@@ -46,6 +48,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// FailureWindow folds authentication failures per source: within this
+	// window after the first failure of a source (its address, or IPv6
+	// /64, with the event's type, outcome and tenant), the failures that
+	// follow become one entry with a repeats count, written when the
+	// window ends, whatever their client ids, users or details. Zero
+	// folds only within a batch.
+	FailureWindow time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -172,47 +181,174 @@ func (r *Recorder) warn(msg string, args ...any) {
 // write is the writer goroutine: it collects events into batches and
 // writes a batch when it is full or FlushInterval after its first event.
 // Within a batch, repeated key lookups and authentication failures that
-// differ only in time and request id become one event with a count.
+// differ only in time and request id become one event with a count; across
+// batches, authentication failures from one source within FailureWindow
+// become one more (see Options.FailureWindow).
 func (r *Recorder) write() {
 	defer close(r.done)
 	batch := make([]store.AuditEvent, 0, r.opts.BatchSize)
 	folded := make(map[foldKey]int) // index in batch
+	sources := newSourceFolder(r.opts.FailureWindow)
 	reset := func() {
 		batch = batch[:0]
 		clear(folded)
 	}
 	flush := time.NewTimer(r.opts.FlushInterval)
 	flush.Stop()
+	add := func(e store.AuditEvent) {
+		if len(batch) == 0 {
+			flush.Reset(r.opts.FlushInterval)
+		}
+		if foldable(e.Type) {
+			k := keyOf(e)
+			if i, ok := folded[k]; ok {
+				batch[i].Repeats += e.Repeats
+				return
+			}
+			folded[k] = len(batch)
+		}
+		batch = append(batch, e)
+		if len(batch) >= r.opts.BatchSize {
+			flush.Stop()
+			r.flush(batch)
+			reset()
+		}
+	}
+	var sweep <-chan time.Time
+	if r.opts.FailureWindow > 0 {
+		t := time.NewTicker(max(time.Second, r.opts.FailureWindow/4))
+		defer t.Stop()
+		sweep = t.C
+	}
 	for {
 		select {
 		case e, ok := <-r.events:
 			if !ok {
+				sources.ended(time.Time{}, add)
 				r.flush(batch)
 				return
 			}
-			if len(batch) == 0 {
-				flush.Reset(r.opts.FlushInterval)
-			}
 			e.Repeats = max(e.Repeats, 1)
-			if foldable(e.Type) {
-				k := keyOf(e)
-				if i, ok := folded[k]; ok {
-					batch[i].Repeats += e.Repeats
-					continue
-				}
-				folded[k] = len(batch)
+			if sources.take(e, add) {
+				continue
 			}
-			batch = append(batch, e)
-			if len(batch) >= r.opts.BatchSize {
-				flush.Stop()
-				r.flush(batch)
-				reset()
-			}
+			add(e)
+		case <-sweep:
+			sources.ended(r.opts.Now(), add)
 		case <-flush.C:
 			r.flush(batch)
 			reset()
 		}
 	}
+}
+
+// sourceFolder folds authentication failures per source and window. Only
+// the writer goroutine uses it.
+type sourceFolder struct {
+	window  time.Duration
+	windows map[sourceKey]*sourceWindow
+	// perSource counts the windows open for each source address.
+	perSource map[string]int
+}
+
+// sourceKey is a source of failures: an address key with the type, outcome
+// and tenant of its events.
+type sourceKey struct {
+	addr, typ, outcome, tenant string
+}
+
+// sourceWindow is an open window: the failures after its first, folded
+// into one event (Repeats zero while there are none).
+type sourceWindow struct {
+	end    time.Time
+	folded store.AuditEvent
+}
+
+// Bounds of the folder's memory: the open windows, and those of one
+// address (more tenants from one address fold into one window without a
+// tenant of its own).
+const (
+	maxSourceWindows   = 10_000
+	maxWindowsPerAddr  = 8
+	overflowTenantMark = "\x00other tenants"
+)
+
+func newSourceFolder(window time.Duration) *sourceFolder {
+	return &sourceFolder{window: window, windows: make(map[sourceKey]*sourceWindow), perSource: make(map[string]int)}
+}
+
+// authFailure reports whether e is an authentication failure: a request
+// with missing or wrong credentials, or one refused for too many attempts.
+func authFailure(e store.AuditEvent) bool {
+	return e.Type == TypeAuthFailure || e.Outcome == OutcomeDenied
+}
+
+// take folds e into its source's open window and reports whether it did.
+// An event that opens a window is not taken: the caller writes it. Windows
+// that have ended are passed to add first.
+func (f *sourceFolder) take(e store.AuditEvent, add func(store.AuditEvent)) bool {
+	if f.window <= 0 || !authFailure(e) {
+		return false
+	}
+	addr := sourceAddr(e.RemoteAddr)
+	k := sourceKey{addr, e.Type, e.Outcome, e.Tenant}
+	w, ok := f.windows[k]
+	if !ok && f.perSource[addr] >= maxWindowsPerAddr {
+		k.tenant = overflowTenantMark
+		w, ok = f.windows[k]
+	}
+	if ok && e.Time.Before(w.end) {
+		if w.folded.Repeats == 0 {
+			w.folded = e
+		} else {
+			w.folded.Repeats += e.Repeats
+		}
+		return true
+	}
+	if ok {
+		f.close(k, w, add)
+	}
+	if len(f.windows) >= maxSourceWindows {
+		f.ended(time.Time{}, add)
+	}
+	f.windows[k] = &sourceWindow{end: e.Time.Add(f.window)}
+	f.perSource[addr]++
+	return false
+}
+
+// ended passes the folded events of the windows that ended by now to add
+// and forgets them; a zero now ends every window.
+func (f *sourceFolder) ended(now time.Time, add func(store.AuditEvent)) {
+	for k, w := range f.windows {
+		if now.IsZero() || !now.Before(w.end) {
+			f.close(k, w, add)
+		}
+	}
+}
+
+func (f *sourceFolder) close(k sourceKey, w *sourceWindow, add func(store.AuditEvent)) {
+	if w.folded.Repeats > 0 {
+		add(w.folded)
+	}
+	delete(f.windows, k)
+	if f.perSource[k.addr]--; f.perSource[k.addr] <= 0 {
+		delete(f.perSource, k.addr)
+	}
+}
+
+// sourceAddr is the address key failures are folded by: the address
+// without its port, and an IPv6 address's /64.
+func sourceAddr(remote string) string {
+	host := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		host = h
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if k := ratelimit.AddrKey(a); k != "" {
+			return k
+		}
+	}
+	return host
 }
 
 // foldable reports whether events of type t may be folded: the frequent

@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -389,5 +392,51 @@ func TestRecorderFoldsRepeatedLookups(t *testing.T) {
 	}
 	if s := rec.Stats(); s.Written != 504 {
 		t.Fatalf("written: %d events, want 504", s.Written)
+	}
+}
+
+// TestRecorderFoldsFailuresPerSource: authentication failures from one
+// source within the window become the first event and one folded entry,
+// whatever their client ids, even across batches; an IPv6 /64 is one
+// source; a new window starts afresh.
+func TestRecorderFoldsFailuresPerSource(t *testing.T) {
+	st := &countingStore{DB: openStore(t)}
+	clock := clocktest.New(time.Date(2026, 7, 13, 12, 0, 0, 0, time.UTC))
+	rec := audit.New(st, audit.Options{Buffer: 20_000, BatchSize: 10, FlushInterval: time.Hour, FailureWindow: time.Minute, Now: clock.Now})
+	failure := func(remote string, i int) store.AuditEvent {
+		return store.AuditEvent{Tenant: "t1", Type: audit.TypeAuthFailure, Outcome: audit.OutcomeDenied, RemoteAddr: remote,
+			ClientID: fmt.Sprint("made-up-", i), Actor: fmt.Sprint("client:made-up-", i), RequestID: fmt.Sprint("r", i)}
+	}
+	for i := range 10_000 {
+		rec.Record(failure(fmt.Sprintf("192.0.2.7:%d", 1024+i%5000), i))
+	}
+	for i := range 200 {
+		rec.Record(failure(fmt.Sprintf("[2001:db8:0:1::%x]:443", i), i))
+	}
+	for i := range 10 {
+		rec.Record(failure("192.0.2.8:1000", i))
+	}
+	clock.Add(61 * time.Second)
+	rec.Record(failure("192.0.2.7:9", 10_000))
+	if err := rec.Close(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	events := stored(t, st.DB)
+	var total int
+	rows := map[string][]int{}
+	for _, e := range slices.Backward(events) {
+		total += e.Repeats
+		host, _, _ := net.SplitHostPort(e.RemoteAddr)
+		if strings.HasPrefix(host, "2001:db8:0:1:") {
+			host = "2001:db8:0:1::/64"
+		}
+		rows[host] = append(rows[host], e.Repeats)
+	}
+	want := map[string][]int{"192.0.2.7": {1, 9999, 1}, "2001:db8:0:1::/64": {1, 199}, "192.0.2.8": {1, 9}}
+	if !reflect.DeepEqual(rows, want) || total != 10_211 {
+		t.Fatalf("rows by source %v (%d events), want %v (10211)", rows, total, want)
+	}
+	if s := rec.Stats(); s.Written != 10_211 {
+		t.Fatalf("written: %d events, want 10211", s.Written)
 	}
 }

@@ -56,6 +56,8 @@ func TestAuditValidation(t *testing.T) {
 	}{
 		{"TMS_AUDIT_RETENTION=-1h", "audit.retention: -1h0m0s must not be negative"},
 		{"TMS_AUDIT_RETENTION=10m", "audit.retention: 10m0s must be at least 1h"},
+		{"TMS_AUDIT_FAILURE_WINDOW=2h", "audit.failure_window: 2h0m0s must be from 0s to 1h0m0s"},
+		{"TMS_AUDIT_FAILURE_WINDOW=-1s", "audit.failure_window: -1s must be from 0s to 1h0m0s"},
 	}
 	for _, tc := range tests {
 		cfg, _, err := Load("", false, []string{tc.env})

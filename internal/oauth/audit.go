@@ -120,3 +120,13 @@ func directoryResult(res tms.SignInResult, err error) string {
 	}
 	return "error"
 }
+
+// noteRefusal records a request refused by a limit as denied, so that the
+// audit log folds such refusals per source address like other
+// authentication failures.
+func noteRefusal(r *http.Request, reason string) {
+	audit.Note(r.Context(), func(f *audit.Facts) {
+		f.Outcome = audit.OutcomeDenied
+		f.AddDetail("refused=%s", reason)
+	})
+}

@@ -238,6 +238,7 @@ func requestTenant(r *http.Request, form url.Values) (string, error) {
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 	if _, wait := h.guard.deviceCodes.Take(addrKey(r)); wait > 0 {
 		h.metrics.Rejected(metrics.RejectDeviceCodeLimit)
+		noteRefusal(r, metrics.RejectDeviceCodeLimit)
 		w.Header().Set("Retry-After", retryAfter(wait))
 		writeOAuthJSON(w, http.StatusTooManyRequests, errorBody{Error: tms.OAuthSlowDown,
 			Description: "too many logins started from this address; retry after " + retryAfter(wait) + " seconds"})

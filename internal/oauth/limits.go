@@ -105,6 +105,7 @@ func (h *Handler) held(w http.ResponseWriter, r *http.Request) bool {
 // tooMany answers a refused attempt.
 func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, reason string, wait time.Duration) {
 	h.metrics.Rejected(reason)
+	noteRefusal(r, reason)
 	w.Header().Set("Retry-After", retryAfter(wait))
 	h.result(w, r, http.StatusTooManyRequests, "Too many attempts", "error",
 		"Too many codes or sign-ins were tried from your network. Wait a while, then try again.", false)

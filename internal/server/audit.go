@@ -24,7 +24,7 @@ func startAudit(c config.Audit, st store.Store, m *metrics.Metrics, logger *slog
 		logger.Info("audit log is off")
 		return nil, func() {}
 	}
-	rec := audit.New(st, audit.Options{Retention: c.Retention.Duration, Logger: logger})
+	rec := audit.New(st, audit.Options{Retention: c.Retention.Duration, FailureWindow: c.FailureWindow.Duration, Logger: logger})
 	rec.RegisterMetrics(m)
 	return rec, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
