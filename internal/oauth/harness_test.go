@@ -80,6 +80,8 @@ type serverOptions struct {
 
 // testServer is the real API with the OAuth handler over a real store.
 type testServer struct {
+	// handler serves the API, for requests with a made-up client address.
+	handler http.Handler
 	URL     string
 	svc     *tms.Service
 	st      store.Store
@@ -135,7 +137,8 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 		})
 	}
 	a := api.New(api.Options{Service: svc, Extra: []func(*http.ServeMux){h.Register}, Audit: ts.audit})
-	srv := httptest.NewServer(a.Handler())
+	ts.handler = a.Handler()
+	srv := httptest.NewServer(ts.handler)
 	t.Cleanup(srv.Close)
 	ts.URL = srv.URL
 	return ts

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -350,4 +351,54 @@ func TestSignInBudgetDeniesTheLogin(t *testing.T) {
 				want(t, http.StatusConflict, "already answered")
 		})
 	}
+}
+
+// TestIPv6CountsPerSlash64: the addresses of one IPv6 /64 share one limit;
+// another /64 has its own.
+func TestIPv6CountsPerSlash64(t *testing.T) {
+	srv := startServer(t, sqliteBackend, serverOptions{attempts: 10})
+	consent := func(remote string) int {
+		req := httptest.NewRequest("GET", oauth.DevicePath+"/consent?user_code=BBBB-BBBB", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		srv.handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range 10 {
+		if code := consent(fmt.Sprintf("[2001:db8:0:1::%x]:40000", i+1)); code != http.StatusForbidden {
+			t.Fatalf("attempt %d: %d, want 403 (sign in)", i+1, code)
+		}
+	}
+	if code := consent("[2001:db8:0:1:ffff:ffff:ffff:ffff]:40000"); code != http.StatusTooManyRequests {
+		t.Fatalf("another address of the same /64: %d, want 429", code)
+	}
+	if code := consent("[2001:db8:0:2::1]:40000"); code != http.StatusForbidden {
+		t.Fatalf("an address of another /64: %d, want 403", code)
+	}
+}
+
+// TestAccountBackoff: failed sign-ins of one account from one address hold
+// back that address for that account only: the same address may still
+// try another account, and the owner signs in from another address. The
+// failures from all addresses raise the alarm without refusing anyone.
+func TestAccountBackoff(t *testing.T) {
+	srv := startServer(t, sqliteBackend, serverOptions{attempts: 100, attemptsTotal: 6})
+	_, userCode, _ := deviceCode(t, srv)
+	attacker := newBrowserFrom(t, srv.URL, "127.0.0.40")
+	entry := attacker.get(oauth.DevicePath).want(t, 200)
+	guess := func(username string) page {
+		return attacker.submit(entry, oauth.DevicePath+"/signin", url.Values{"user_code": {"BBBB-BBBB"}, "username": {username},
+			"password": {"guess"}, "otp": {"123456"}})
+	}
+	for range 5 {
+		guess(srv.user.Username).want(t, http.StatusUnauthorized, "not right")
+	}
+	p := guess(srv.user.Username).want(t, http.StatusTooManyRequests, "Too many")
+	if p.header.Get("Retry-After") != "180" {
+		t.Errorf("Retry-After %q, want 180 (one failure back every 3 minutes)", p.header.Get("Retry-After"))
+	}
+	guess("mallory").want(t, http.StatusUnauthorized, "not right")
+	wantMetrics(t, srv, `tms_http_rejected_total{reason="account_backoff"} 1`, `tms_alarms_total{alarm="signin_failures"} 1`)
+	newBrowserFrom(t, srv.URL, "127.0.0.41").signIn(userCode, srv.user.Username, srv.user.Password, totp(t, srv.user.TOTPSecret, 0)).
+		want(t, 200, "Approve access")
 }
