@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/loadtest/report"
 )
 
@@ -368,13 +368,7 @@ func TestBare(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"bare", "-port", strconv.Itoa(port)}, io.Discard) }()
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1/tms/version"
-	deadline := time.Now().Add(10 * time.Second)
-	for probeReady(t.Context(), url) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the bare server does not answer")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	clocktest.Eventually(t, "the bare server answers", func() bool { return probeReady(t.Context(), url) == nil })
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tmsproject/tms/internal/api"
 	"github.com/tmsproject/tms/internal/audit"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -336,22 +337,21 @@ func TestAuditRecordsChangesOfUnlistedRoutes(t *testing.T) {
 // type typ and outcome whose detail contains detail, and returns it.
 func waitAuditEvent(t *testing.T, s *stack, tenant, typ, outcome, detail string) store.AuditEvent {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var found store.AuditEvent
+	clocktest.Eventually(t, fmt.Sprintf("a %s event with outcome %s and detail %q", typ, outcome, detail), func() bool {
 		events, err := s.Store.ListAudit(testContext(t), store.AuditQuery{Tenant: tenant, Type: typ, Limit: 100})
 		if err != nil {
 			t.Fatalf("list audit events: %v", err)
 		}
 		for _, e := range events {
 			if e.Outcome == outcome && strings.Contains(e.Detail, detail) {
-				return e
+				found = e
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event with outcome %s and detail %q in %+v", typ, outcome, detail, events)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
+	return found
 }
 
 // TestKeyRefusalReasons checks, through the HTTP routes, that each clause

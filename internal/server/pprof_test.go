@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/server"
 	"github.com/tmsproject/tms/internal/server/servertest"
 )
@@ -32,13 +32,10 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 	s := servertest.Start(t, server.Options{Dev: true, Env: []string{}, Pprof: "127.0.0.1:0"})
 	addr := regexp.MustCompile(`serving Go profiles.* addr=(127\.0\.0\.1:\d+)`)
 	var m []string
-	deadline := time.Now().Add(10 * time.Second)
-	for m = addr.FindStringSubmatch(s.Output.String()); m == nil; m = addr.FindStringSubmatch(s.Output.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no pprof address in the log:\n%s", s.Output)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	clocktest.Eventually(t, "the pprof address in the log", func() bool {
+		m = addr.FindStringSubmatch(s.Output.String())
+		return m != nil
+	})
 	resp, err = http.Get("http://" + m[1] + "/debug/pprof/cmdline")
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,8 @@ package storetest
 import (
 	"fmt"
 	"testing"
-	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/readcache"
 )
@@ -39,25 +39,11 @@ func RunShared(t *testing.T, newDB NewDatabase) {
 	}
 }
 
-// within polls cond until it holds, failing the test after the deadline
-// the backends promise for seeing other servers' changes.
-func within(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	const deadline = 10 * time.Second
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > deadline {
-			t.Fatalf("%s: not after %v", what, deadline)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // waitEnabled waits until the store's read cache is in use (a PostgreSQL
 // store's change feed listens).
 func waitEnabled(t *testing.T, s *readcache.Store) {
 	t.Helper()
-	within(t, "read cache enabled", func() bool { return s.Stats().Enabled })
+	clocktest.Eventually(t, "read cache enabled", func() bool { return s.Stats().Enabled })
 }
 
 // hitOnRepeat reads with read until a repeated read is served by the
@@ -66,7 +52,7 @@ func waitEnabled(t *testing.T, s *readcache.Store) {
 // reads, but they stop.
 func hitOnRepeat(t *testing.T, s *readcache.Store, read func()) {
 	t.Helper()
-	within(t, "a repeated read served by the cache", func() bool {
+	clocktest.Eventually(t, "a repeated read served by the cache", func() bool {
 		read()
 		hits := s.Stats().Hits
 		read()
@@ -89,7 +75,7 @@ func testSharedCredentialChanges(t *testing.T, a, b *readcache.Store) {
 	if got := secret(a); got != "new" {
 		t.Fatalf("the store that changed the secret reads %q right after", got)
 	}
-	within(t, "the other store sees the new secret", func() bool { return secret(b) == "new" })
+	clocktest.Eventually(t, "the other store sees the new secret", func() bool { return secret(b) == "new" })
 }
 
 func testSharedHostCredentialCreated(t *testing.T, a, b *readcache.Store) {
@@ -106,7 +92,7 @@ func testSharedHostCredentialCreated(t *testing.T, a, b *readcache.Store) {
 		}
 	})
 	must(t, b.CreateHostCredential(c, store.HostCredential{Tenant: "t1", Host: "login1", SecretHash: "h", Created: t0, Updated: t0}))
-	within(t, "the other store sees the host's new credential", func() bool { return creds() == 1 })
+	clocktest.Eventually(t, "the other store sees the host's new credential", func() bool { return creds() == 1 })
 }
 
 func testSharedKeyDependencyChanges(t *testing.T, a, b *readcache.Store) {
@@ -135,6 +121,6 @@ func testSharedKeyDependencyChanges(t *testing.T, a, b *readcache.Store) {
 		if !check(lookup(a)) {
 			t.Fatalf("change %d: the store that made it does not see it at once", i)
 		}
-		within(t, fmt.Sprintf("change %d seen by the other store", i), func() bool { return check(lookup(b)) })
+		clocktest.Eventually(t, fmt.Sprintf("change %d seen by the other store", i), func() bool { return check(lookup(b)) })
 	}
 }
