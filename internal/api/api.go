@@ -1,8 +1,9 @@
 // Package api serves the TMS HTTP API: the /v1/tms routes, wire-compatible
 // with tms_server 0.3.0, with thin handlers that decode a request, call one
 // tms.Service method and encode the answer, behind middleware that assigns
-// request ids, logs, caps requests in flight, sets a deadline on every
-// request and bounds request bodies.
+// request ids, logs, receives request bodies (bounded, under their own
+// deadline) before admission, caps requests in flight, sets a deadline on
+// every request, and counts refusals instead of logging each one.
 package api
 
 import (
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/audit"
+	"github.com/tmsproject/tms/internal/logsummary"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -25,6 +27,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes caps request bodies.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time to receive a request's body, which is
+	// read before the request takes an in-flight slot.
+	BodyTimeout time.Duration
 	// RetryAfter is sent with 503 answers.
 	RetryAfter time.Duration
 	// Version describes the running server for /v1/tms/version.
@@ -53,6 +58,8 @@ type API struct {
 	log  *slog.Logger
 	opts Options
 	mux  *http.ServeMux
+	// refusals summarizes the requests refused or abandoned under load.
+	refusals *logsummary.Summary
 }
 
 // New returns the API with every route registered.
@@ -72,8 +79,13 @@ func New(opts Options) *API {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
 	}
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = 5 * time.Second
+	}
 	opts.Metrics.DeclareKeyRetrievalResults(retrievalResults()...)
-	a := &API{svc: opts.Service, log: opts.Logger, opts: opts, mux: http.NewServeMux()}
+	a := &API{svc: opts.Service, log: opts.Logger, opts: opts, mux: http.NewServeMux(),
+		refusals: logsummary.New(logsummary.Options{Logger: opts.Logger, Level: slog.LevelWarn,
+			Message: "requests refused or abandoned (counts by reason since the previous line)"})}
 	a.routes()
 	for _, extra := range opts.Extra {
 		extra(a.mux)

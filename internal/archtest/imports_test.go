@@ -35,6 +35,7 @@ var forbidden = []struct {
 	{"secret", []string{""}},
 	{"config", []string{""}},
 	{"metrics", []string{""}},
+	{"logsummary", []string{""}},
 	{"migrations", []string{""}},
 	{"totp", []string{""}},
 	{"envnames", []string{""}},

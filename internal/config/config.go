@@ -72,6 +72,8 @@ type Limits struct {
 	MaxBodyBytes      int64    `toml:"max_body_bytes" comment:"Largest accepted request body in bytes."`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" comment:"Time allowed to read request headers."`
 	ReadTimeout       Duration `toml:"read_timeout" comment:"Time allowed to read a whole request."`
+	BodyTimeout       Duration `toml:"body_timeout" comment:"Time allowed to receive a request body, which is read before the request counts toward\nmax_in_flight; a slower body gets 408. At most read_timeout."`
+	MaxConnsPerAddr   int      `toml:"max_conns_per_address" comment:"Open connections allowed from one client address (an IPv6 /64 counts as one);\nmore are closed at once. 0: no limit."`
 	WriteTimeout      Duration `toml:"write_timeout" comment:"Time allowed to write a response."`
 	IdleTimeout       Duration `toml:"idle_timeout" comment:"How long an idle keep-alive connection stays open."`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" comment:"On SIGTERM, how long in-flight requests may take to finish."`
@@ -127,6 +129,8 @@ func Default() Config {
 			MaxBodyBytes:      1 << 20,
 			ReadHeaderTimeout: Duration{5 * time.Second},
 			ReadTimeout:       Duration{30 * time.Second},
+			BodyTimeout:       Duration{5 * time.Second},
+			MaxConnsPerAddr:   256,
 			WriteTimeout:      Duration{30 * time.Second},
 			IdleTimeout:       Duration{2 * time.Minute},
 			ShutdownTimeout:   Duration{30 * time.Second},

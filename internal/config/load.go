@@ -303,6 +303,7 @@ func (c *Config) Validate() error {
 		"limits.request_timeout":     c.Limits.RequestTimeout,
 		"limits.read_header_timeout": c.Limits.ReadHeaderTimeout,
 		"limits.read_timeout":        c.Limits.ReadTimeout,
+		"limits.body_timeout":        c.Limits.BodyTimeout,
 		"limits.write_timeout":       c.Limits.WriteTimeout,
 		"limits.idle_timeout":        c.Limits.IdleTimeout,
 		"limits.shutdown_timeout":    c.Limits.ShutdownTimeout,
@@ -312,6 +313,12 @@ func (c *Config) Validate() error {
 		if positive[key].Duration <= 0 {
 			bad(key, "%s must be positive", positive[key].Duration)
 		}
+	}
+	if c.Limits.BodyTimeout.Duration > c.Limits.ReadTimeout.Duration {
+		bad("limits.body_timeout", "%s must not exceed limits.read_timeout (%s)", c.Limits.BodyTimeout.Duration, c.Limits.ReadTimeout.Duration)
+	}
+	if c.Limits.MaxConnsPerAddr < 0 {
+		bad("limits.max_conns_per_address", "%d must not be negative", c.Limits.MaxConnsPerAddr)
 	}
 	if c.Limits.MaxInFlight < 1 {
 		bad("limits.max_in_flight", "%d must be at least 1", c.Limits.MaxInFlight)

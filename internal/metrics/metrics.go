@@ -31,9 +31,13 @@ var (
 	keyTypes = []string{"ed25519", "ecdsa", "rsa", KeyTypeInvalid}
 	// keyResults are the results of key creation requests.
 	keyResults = []string{KeyIssued, KeyRefused, KeyError}
-	// rejectReasons are the reasons requests are refused before being
-	// served.
-	rejectReasons = []string{RejectOverload, RejectAttemptLimit, RejectAccountBackoff, RejectDeviceCodeLimit, RejectDeviceCodeCap}
+	// rejectReasons are the reasons requests are refused or abandoned.
+	rejectReasons = []string{RejectOverload, RejectAttemptLimit, RejectAccountBackoff, RejectDeviceCodeLimit, RejectDeviceCodeCap,
+		RejectBusy, RejectSlowBody, RejectClientGone}
+	// refusalReasons are those of rejectReasons the API's middleware
+	// counts and times: expected answers under load or attack, which are
+	// summarized rather than logged one by one.
+	refusalReasons = []string{RejectOverload, RejectBusy, RejectSlowBody, RejectClientGone}
 )
 
 // Label values named in code.
@@ -59,6 +63,13 @@ const (
 	// AlarmSignInFailures: failed sign-ins and code entries from all
 	// addresses passed their threshold in a minute.
 	AlarmSignInFailures = "signin_failures"
+	// RejectBusy is a 503 because the database or a worker pool is busy.
+	RejectBusy = "busy"
+	// RejectSlowBody is a request whose body did not arrive in time.
+	RejectSlowBody = "slow_body"
+	// RejectClientGone is a request whose client hung up before the
+	// answer.
+	RejectClientGone = "client_gone"
 	// RouteUnmatched is the route of requests that match no registered
 	// route pattern.
 	RouteUnmatched = "unmatched"
@@ -70,7 +81,9 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	inFlight      prometheus.Gauge
+	readingBodies prometheus.Gauge
 	rejected      *prometheus.CounterVec
+	refusalTime   *prometheus.HistogramVec
 	keysIssued    *prometheus.CounterVec
 	keysRetrieved *prometheus.CounterVec
 	deviceFlow    *prometheus.CounterVec
@@ -92,10 +105,19 @@ func New() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tms_http_requests_in_flight", Help: "HTTP requests being served now.",
+			Name: "tms_http_requests_in_flight", Help: "HTTP requests holding one of the limits.max_in_flight slots now.",
+		}),
+		readingBodies: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tms_http_request_bodies_reading", Help: "HTTP requests whose body is being received, before they take a slot.",
 		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tms_http_rejected_total", Help: "Requests refused before being served, by reason (overload, attempt_limit, account_backoff, device_code_limit, device_code_cap).",
+			Name: "tms_http_rejected_total",
+			Help: "Requests refused or abandoned, by reason (overload, attempt_limit, account_backoff, device_code_limit, device_code_cap, busy, slow_body, client_gone).",
+		}, []string{"reason"}),
+		refusalTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tms_http_refusal_duration_seconds",
+			Help:    "Time from a request's arrival to its refusal inside the server, by reason (overload, busy, slow_body, client_gone).",
+			Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .1, 1, 10},
 		}, []string{"reason"}),
 		keysIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_keys_issued_total",
@@ -119,11 +141,14 @@ func New() *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.inFlight, m.rejected, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms, m.directory,
+		m.requests, m.duration, m.inFlight, m.readingBodies, m.rejected, m.refusalTime, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms, m.directory,
 	)
 	m.alarms.WithLabelValues(AlarmSignInFailures)
 	for _, reason := range rejectReasons {
 		m.rejected.WithLabelValues(reason)
+	}
+	for _, reason := range refusalReasons {
+		m.refusalTime.WithLabelValues(reason)
 	}
 	for _, path := range keyPaths {
 		for _, kt := range keyTypes {
@@ -143,10 +168,26 @@ func (m *Metrics) Handler() http.Handler {
 // Registry returns the registry, for tests and extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// RequestStarted counts a request in flight; call RequestDone when it ends.
-func (m *Metrics) RequestStarted() {
+// Admitted counts a request that took an in-flight slot; call Released
+// when it gives the slot back.
+func (m *Metrics) Admitted() {
 	if m != nil {
 		m.inFlight.Inc()
+	}
+}
+
+// Released counts a request that gave its in-flight slot back.
+func (m *Metrics) Released() {
+	if m != nil {
+		m.inFlight.Dec()
+	}
+}
+
+// ReadingBody counts a request whose body is being received (delta 1)
+// or no longer is (delta -1).
+func (m *Metrics) ReadingBody(delta float64) {
+	if m != nil {
+		m.readingBodies.Add(delta)
 	}
 }
 
@@ -155,7 +196,6 @@ func (m *Metrics) RequestDone(route, method string, status int, d time.Duration)
 	if m == nil {
 		return
 	}
-	m.inFlight.Dec()
 	method = MethodLabel(method)
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
@@ -176,6 +216,15 @@ func MethodLabel(method string) string {
 func (m *Metrics) Rejected(reason string) {
 	if m != nil {
 		m.rejected.WithLabelValues(reason).Inc()
+	}
+}
+
+// Refused counts a request refused or abandoned for reason (one of
+// refusalReasons) d after it arrived.
+func (m *Metrics) Refused(reason string, d time.Duration) {
+	if m != nil {
+		m.rejected.WithLabelValues(reason).Inc()
+		m.refusalTime.WithLabelValues(reason).Observe(d.Seconds())
 	}
 }
 

@@ -10,9 +10,12 @@ import (
 
 func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *Metrics
-	m.RequestStarted()
+	m.Admitted()
+	m.Released()
+	m.ReadingBody(1)
 	m.RequestDone("GET /x", "GET", 200, time.Millisecond)
 	m.Rejected("overload")
+	m.Refused("busy", time.Microsecond)
 	m.KeyIssued("client", "ed25519", "issued")
 	m.KeyRetrieved("accepted")
 	m.DeviceFlow("started")
@@ -21,9 +24,10 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 
 func TestExposition(t *testing.T) {
 	m := New()
-	m.RequestStarted()
+	m.Admitted()
+	m.Released()
 	m.RequestDone("POST /v1/tms/pubkeys/creds", "POST", 201, 3*time.Millisecond)
-	m.Rejected("overload")
+	m.Refused("overload", 20*time.Microsecond)
 	m.KeyIssued("client", "ed25519", "issued")
 	m.KeyRetrieved("key_expired")
 	m.DeviceFlow("approved")
@@ -37,7 +41,10 @@ func TestExposition(t *testing.T) {
 		`tms_http_requests_total{method="POST",route="POST /v1/tms/pubkeys/creds",status="201"} 1`,
 		`tms_http_request_duration_seconds_count{method="POST",route="POST /v1/tms/pubkeys/creds"} 1`,
 		`tms_http_requests_in_flight 0`,
+		`tms_http_request_bodies_reading 0`,
 		`tms_http_rejected_total{reason="overload"} 1`,
+		`tms_http_rejected_total{reason="client_gone"} 0`,
+		`tms_http_refusal_duration_seconds_bucket{reason="overload",le="2.5e-05"} 1`,
 		`tms_keys_issued_total{path="client",result="issued",type="ed25519"} 1`,
 		`tms_keys_retrieved_total{result="key_expired"} 1`,
 		`tms_device_flow_total{event="approved"} 1`,

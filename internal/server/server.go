@@ -269,6 +269,7 @@ func Run(ctx context.Context, opts Options) error {
 		MaxInFlight:    cfg.Limits.MaxInFlight,
 		RequestTimeout: cfg.Limits.RequestTimeout.Duration,
 		MaxBodyBytes:   cfg.Limits.MaxBodyBytes,
+		BodyTimeout:    cfg.Limits.BodyTimeout.Duration,
 		RetryAfter:     cfg.Limits.RetryAfter.Duration,
 		Version: api.VersionInfo{Version: v.Version, Branch: v.Branch, Commit: v.Commit, Dirty: v.Dirty,
 			SourceTS: v.BuildTime, GoVersion: v.GoVersion},
