@@ -11,6 +11,7 @@
 //	benchtool profile -addr HOST:PORT -seconds S -out FILE [-binary FILE]
 //	benchtool iterations -report FILE -users N -seconds S
 //	benchtool record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR [-backend NAME=DIR ...]
+//	benchtool slowbodies -url URL [-slow N] [-sources K] [-duration D] [-workers W]
 package main
 
 import (
@@ -26,7 +27,7 @@ import (
 
 // errUsage marks a command line that names no known subcommand.
 var errUsage = errors.New("usage: benchtool freeport | ready URL | bare -port N | profile -addr HOST:PORT -seconds S -out FILE | iterations -report FILE -users N -seconds S | " +
-	"record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR [-backend NAME=DIR]")
+	"record -out FILE -date YYYY-MM-DD -commit TEXT -seconds S -backend NAME=DIR [-backend NAME=DIR] | slowbodies -url URL [-slow N]")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runProfile(ctx, rest)
 	case "record":
 		return runRecord(rest)
+	case "slowbodies":
+		return runSlowBodies(ctx, rest, out)
 	}
 	return fmt.Errorf("unknown subcommand %q; %w", name, errUsage)
 }

@@ -36,6 +36,7 @@ var forbidden = []struct {
 	{"config", []string{""}},
 	{"metrics", []string{""}},
 	{"logsummary", []string{""}},
+	{"netlimit", []string{""}},
 	{"migrations", []string{""}},
 	{"totp", []string{""}},
 	{"envnames", []string{""}},

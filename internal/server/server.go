@@ -281,6 +281,7 @@ func Run(ctx context.Context, opts Options) error {
 	if tlsConfig != nil {
 		handler = strictTransportSecurity(handler)
 	}
+	ln = limitConns(ln, cfg.Limits.MaxConnsPerAddr, m, logger)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout.Duration,
