@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -58,17 +56,9 @@ func slowBody(t *testing.T, base string) net.Conn {
 }
 
 // slowBodies is the number of slow connections TestSlowBodiesTakeNoSlot
-// opens: TMS_TEST_SLOW_BODIES, or 200.
-func slowBodies(t *testing.T) int {
-	n := 200
-	if v := os.Getenv("TMS_TEST_SLOW_BODIES"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 1 {
-			t.Fatalf("TMS_TEST_SLOW_BODIES=%q: want a positive number", v)
-		}
-	}
-	return n
-}
+// opens, fifty times the slots; "benchtool slowbodies" measures a server
+// with 2,000.
+const slowBodies = 200
 
 // TestSlowBodiesTakeNoSlot: many more connections than in-flight slots
 // send their bodies slowly; none takes a slot, and a normal client's
@@ -78,7 +68,7 @@ func TestSlowBodiesTakeNoSlot(t *testing.T) {
 	s := newStack(t, backends[0], stackOptions{API: api.Options{MaxInFlight: 4, BodyTimeout: time.Minute, Metrics: m}})
 	fp := s.createKey(t, testClient(), keyBody(tms.TestUser, -1, -1)).str(t, "public_key_fingerprint")
 
-	n := slowBodies(t)
+	n := slowBodies
 	for range n {
 		slowBody(t, s.URL)
 	}
