@@ -35,7 +35,7 @@ func BenchmarkRetrieveKeyAudit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			svc := tms.New(tms.Options{Store: db, Keys: gen})
+			svc := tms.New(tms.Options{Store: db, Keys: gen, UnregisteredHosts: tms.AcceptUnregisteredHosts})
 			if _, err := svc.Initialize(ctx); err != nil {
 				b.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/hex"
+	"strings"
 )
 
 // New returns a fresh 48-character hex secret.
@@ -33,4 +34,20 @@ func Matches(secret, stored string) bool {
 	}
 	got := Hash(secret)
 	return subtle.ConstantTimeCompare([]byte(got), []byte(stored)) == 1
+}
+
+// dummyHash stands in for the stored hash of an identity that does not
+// exist. No secret hashes to it: it is not a hex SHA-512 digest.
+var dummyHash = strings.Repeat("z", sha512.Size*2)
+
+// Verify reports whether secret is the secret of an identity whose stored
+// hash is stored, found telling whether the identity exists. For an
+// identity that does not exist it compares secret with a dummy hash the
+// same way and reports false, so that an unknown identity costs as much
+// as a known one with a wrong secret.
+func Verify(secret, stored string, found bool) bool {
+	if !found {
+		stored = dummyHash
+	}
+	return Matches(secret, stored) && found
 }

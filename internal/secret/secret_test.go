@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"encoding/hex"
 	"regexp"
 	"testing"
 )
@@ -38,5 +39,30 @@ func TestMatches(t *testing.T) {
 		if got := Matches(tc.secret, tc.stored); got != tc.want {
 			t.Errorf("Matches(%q, %.8s…) = %v, want %v", tc.secret, tc.stored, got, tc.want)
 		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	stored := Hash("secret1")
+	tests := []struct {
+		secret, stored string
+		found          bool
+		want           bool
+	}{
+		{"secret1", stored, true, true},
+		{"secret2", stored, true, false},
+		{"secret1", stored, false, false},
+		{"secret1", "", false, false},
+		{"", "", false, false},
+		{"zzzz", "", false, false},
+	}
+	for _, tc := range tests {
+		if got := Verify(tc.secret, tc.stored, tc.found); got != tc.want {
+			t.Errorf("Verify(%q, %.8s…, %v) = %v, want %v", tc.secret, tc.stored, tc.found, got, tc.want)
+		}
+	}
+	// The dummy hash is no hash of any secret.
+	if _, err := hex.DecodeString(dummyHash); err == nil || len(dummyHash) != len(stored) {
+		t.Fatalf("dummy hash %q: want the length of a hash and not hex", dummyHash)
 	}
 }

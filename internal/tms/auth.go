@@ -75,7 +75,7 @@ func (s *Service) lookup(ctx context.Context, c Credentials, kinds allowed) (aut
 		}
 		checked = true
 		facts.tenantEnabled = cred.TenantFound && cred.TenantEnabled
-		if cred.Found && secret.Matches(c.ClientSecret, cred.SecretHash) {
+		if secret.Verify(c.ClientSecret, cred.SecretHash, cred.Found) {
 			if !cred.Enabled {
 				facts.clientDisabled = true
 			} else {
@@ -91,7 +91,7 @@ func (s *Service) lookup(ctx context.Context, c Credentials, kinds allowed) (aut
 		}
 		checked = true
 		facts.tenantEnabled = cred.TenantFound && cred.TenantEnabled
-		if cred.Found && secret.Matches(c.AdminSecret, cred.SecretHash) {
+		if secret.Verify(c.AdminSecret, cred.SecretHash, cred.Found) {
 			facts.principal = &Principal{Kind: TenantAdmin, Tenant: c.Tenant, ID: c.AdminID}
 			return facts, nil
 		}

@@ -118,6 +118,10 @@ func (s *Service) authenticateHost(ctx context.Context, req RetrieveRequest) ([]
 			tenants = append(tenants, hc.Tenant)
 		}
 	}
+	if len(creds) == 0 {
+		// A host no tenant registered costs what a wrong secret does.
+		secret.Verify(req.HostSecret, "", false)
+	}
 	if len(tenants) == 0 {
 		return nil, RefusedHostCredentialInvalid, newError(KindUnauthorized, action+"no valid host credential for host %q.", req.HostID)
 	}
