@@ -54,7 +54,11 @@ func (a *API) getTenant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request) {
-	list, err := a.svc.ListTenants(r.Context())
+	c, ok := creds(w, r)
+	if !ok {
+		return
+	}
+	list, err := a.svc.ListTenants(r.Context(), c)
 	if err != nil {
 		a.fail(w, r, err)
 		return

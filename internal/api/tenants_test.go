@@ -72,8 +72,17 @@ func TestTenantGetAndList(t *testing.T) {
 		}
 		s.call(t, "GET", "/v1/tms/tenants/nosuch", hdr{}, nil).wantError(t, 404, "NOT_FOUND")
 
+		own := s.call(t, "GET", "/v1/tms/tenants/list", s.admin("test"), nil).want(t, 200)
+		if l := own.list(t, "tenants"); own.int(t, "num_tenants") != 1 || len(l) != 1 || jsonString(t, l[0], "tenant") != "test" {
+			t.Fatalf("the test tenant's administrator lists %s, want only the test tenant", own.Raw)
+		}
 		s.call(t, "PATCH", "/v1/tms/tenants/upd", s.admin("test"), map[string]any{"tenant": "test", "enabled": false}).want(t, 200)
-		r = s.call(t, "GET", "/v1/tms/tenants/list", hdr{}, nil).want(t, 200)
+		// The list needs an administrator's credentials; the default
+		// tenant's administrator sees every tenant, another only its own.
+		s.call(t, "GET", "/v1/tms/tenants/list", hdr{}, nil).wantError(t, 400, "X-TMS-TENANT")
+		s.call(t, "GET", "/v1/tms/tenants/list", hdr{"X-TMS-TENANT": "default"}, nil).wantError(t, 401, "NOT AUTHORIZED")
+		s.call(t, "GET", "/v1/tms/tenants/list", testClient().with("X-TMS-TENANT", "default"), nil).wantError(t, 401, "NOT AUTHORIZED")
+		r = s.call(t, "GET", "/v1/tms/tenants/list", s.admin("default"), nil).want(t, 200)
 		wantFields(t, r.JSON, envelopeFields(map[string]string{"num_tenants": "i", "tenants": "a"}))
 		list := r.list(t, "tenants")
 		if n := r.int(t, "num_tenants"); n != 2 || len(list) != 2 {

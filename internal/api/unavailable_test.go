@@ -54,7 +54,7 @@ func familyRequests(s *stack) []struct {
 		{"GET", "/v1/tms/client/testclient1", testClient(), nil},
 		{"GET", "/v1/tms/client/list", s.admin("test"), nil},
 		{"POST", "/v1/tms/client", s.admin("test"), newClientBody("c9", "test")},
-		{"GET", "/v1/tms/tenants/list", hdr{}, nil},
+		{"GET", "/v1/tms/tenants/list", s.admin("default"), nil},
 		{"GET", "/v1/tms/tenants/test", hdr{}, nil},
 		{"POST", "/v1/tms/tenants/acme", s.admin("default"), nil},
 		{"PATCH", "/v1/tms/tenants/upd", s.admin("test"), map[string]any{"tenant": "test", "enabled": true}},

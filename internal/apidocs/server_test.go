@@ -269,7 +269,8 @@ func TestServerMatchesSpec(t *testing.T) {
 
 	var labAdmin map[string]string
 	run("tenants", func(t *testing.T) {
-		c.do(call{op: "GET /v1/tms/tenants/list"}, 200)
+		c.do(call{op: "GET /v1/tms/tenants/list"}, 400)
+		c.do(call{op: "GET /v1/tms/tenants/list", header: defaultAdmin}, 200)
 		c.do(call{op: "GET /v1/tms/tenants/{tenant}", path: map[string]string{"tenant": "test"}}, 200)
 		c.do(call{op: "GET /v1/tms/tenants/{tenant}", path: map[string]string{"tenant": "nosuch"}}, 404)
 		lab := c.do(call{op: "POST /v1/tms/tenants/{tenant}", path: map[string]string{"tenant": "lab"}, header: defaultAdmin}, 201)

@@ -89,10 +89,10 @@ func newTenantsGetCommand(g *apiGroup) *cobra.Command {
 func newTenantsListCommand(g *apiGroup) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List every tenant",
-		Example: "  tms tenants list",
+		Short:   "List the tenants (every one for the default tenant's administrator)",
+		Example: "  X_TMS_TENANT=default tms tenants list",
 		Args:    noArgs,
-		RunE: g.run(anonymous, func(ctx context.Context, s *session, _ []string) error {
+		RunE: g.run(asAdmin, func(ctx context.Context, s *session, _ []string) error {
 			list, err := s.api.ListTenants(ctx)
 			if err != nil {
 				return err

@@ -45,8 +45,9 @@ func (c *Client) GetTenant(ctx context.Context, name string) (Tenant, error) {
 	return call[Tenant](ctx, c, http.MethodGet, pathf("/v1/tms/tenants/%s", name), nil, nil)
 }
 
-// ListTenants returns every tenant (GET /v1/tms/tenants/list); it needs no
-// credentials.
+// ListTenants lists tenants (GET /v1/tms/tenants/list) with administrator
+// credentials: every tenant for the default tenant's administrator, their
+// own for any other.
 func (c *Client) ListTenants(ctx context.Context) (TenantList, error) {
 	return call[TenantList](ctx, c, http.MethodGet, "/v1/tms/tenants/list", nil, nil)
 }

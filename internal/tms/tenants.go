@@ -3,6 +3,7 @@ package tms
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/tmsproject/tms/internal/secret"
 	"github.com/tmsproject/tms/internal/store"
@@ -145,10 +146,23 @@ func (s *Service) GetTenant(ctx context.Context, name string) (store.Tenant, err
 	return t, storeError(err, "get tenant")
 }
 
-// ListTenants returns every tenant. It needs no credentials.
-func (s *Service) ListTenants(ctx context.Context) ([]store.Tenant, error) {
-	t, err := s.store.ListTenants(ctx)
-	return t, storeError(err, "list tenants")
+// ListTenants lists tenants to a tenant administrator: the administrator
+// of the default tenant, who creates tenants, sees every one; any other
+// sees only their own.
+func (s *Service) ListTenants(ctx context.Context, c Credentials) ([]store.Tenant, error) {
+	p, err := s.authHeader(ctx, c, allowAdmin, "list tenants")
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListTenants(ctx)
+	if err != nil {
+		return nil, storeError(err, "list tenants")
+	}
+	if p.Tenant == DefaultTenant {
+		return list, nil
+	}
+	own := slices.DeleteFunc(list, func(t store.Tenant) bool { return t.Name != p.Tenant })
+	return own, nil
 }
 
 // UpdateTenant enables or disables a tenant; only its administrator may.
