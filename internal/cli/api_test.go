@@ -246,7 +246,7 @@ func TestServerUnreachable(t *testing.T) {
 	}
 	url := "http://" + ln.Addr().String()
 	ln.Close()
-	cliEnv{"TMS_URL": url}.fails(t, 1, "connection refused", "tenants", "list")
+	cliEnv{"TMS_URL": url}.fails(t, 1, "connection refused", "tenants", "get", "test")
 }
 
 // TestDocs checks the help of every command: a Use line, a short
