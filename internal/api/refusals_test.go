@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/logsummary"
 	"github.com/tmsproject/tms/internal/metrics"
-	"github.com/tmsproject/tms/internal/waittest"
 )
 
 // logBuffer collects log output safely from many goroutines.
@@ -121,7 +121,7 @@ func TestRefusalsAreQuiet(t *testing.T) {
 	<-entered
 	cancel()
 	<-gone
-	waittest.Until(t, time.Minute, "the hang-up counted", func() bool {
+	clocktest.Eventually(t, "the hang-up counted", func() bool {
 		return counter(t, m.Registry(), "tms_http_rejected_total", map[string]string{"reason": "client_gone"}) == 1
 	})
 

@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
-	"github.com/tmsproject/tms/internal/waittest"
 )
 
 // gauge returns the value of the unlabelled gauge name, or -1 when it
@@ -72,7 +72,7 @@ func TestSlowBodiesTakeNoSlot(t *testing.T) {
 	for range n {
 		slowBody(t, s.URL)
 	}
-	waittest.Until(t, time.Minute, fmt.Sprintf("%d slow bodies being read", n), func() bool {
+	clocktest.Eventually(t, fmt.Sprintf("%d slow bodies being read", n), func() bool {
 		return gauge(t, m.Registry(), "tms_http_request_bodies_reading") == float64(n)
 	})
 	if got := gauge(t, m.Registry(), "tms_http_requests_in_flight"); got != 0 {
