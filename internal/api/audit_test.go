@@ -36,9 +36,16 @@ func (r *storeRef) PruneAudit(ctx context.Context, before time.Time) (int64, err
 // milliseconds. The recorder is closed before the store.
 func newAuditStack(t *testing.T, b backend, extra ...func(*http.ServeMux)) (*stack, *audit.Recorder) {
 	t.Helper()
+	return newAuditStackWith(t, b, stackOptions{API: api.Options{Extra: extra}})
+}
+
+// newAuditStackWith is newAuditStack with other options of the stack.
+func newAuditStackWith(t *testing.T, b backend, o stackOptions) (*stack, *audit.Recorder) {
+	t.Helper()
 	ref := &storeRef{}
 	rec := audit.New(ref, audit.Options{FlushInterval: 5 * time.Millisecond})
-	s := newStack(t, b, stackOptions{API: api.Options{Audit: rec, Extra: extra}})
+	o.API.Audit = rec
+	s := newStack(t, b, o)
 	ref.st.Store(&s.Store)
 	t.Cleanup(func() {
 		if err := rec.Close(context.Background()); err != nil {
@@ -422,6 +429,22 @@ func TestKeyRefusalReasons(t *testing.T) {
 				waitAuditEvent(t, s, "test", "key.retrieve", "refused", "refused: "+string(tc.want))
 			})
 		}
+		t.Run("retrieve/"+string(tms.RefusedOtherTenant), func(t *testing.T) {
+			s, _ := newAuditStack(t, b)
+			fp := s.createKey(t, testClient(), keyBody(tms.TestUser, 1000, 30)).str(t, "public_key_fingerprint")
+			s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).want(t, 200)
+			// The host joins another tenant: the test tenant's keys are no
+			// longer its own.
+			s.call(t, "POST", hostCredentialsPath, s.admin("default"), map[string]any{"tenant": "default", "host": tms.TestHost}).want(t, 201)
+			s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).wantError(t, 404, "NOT_FOUND")
+			waitAuditEvent(t, s, "test", "key.retrieve", "refused", "refused: "+string(tms.RefusedOtherTenant))
+		})
+		t.Run("retrieve/"+string(tms.RefusedHostUnregistered), func(t *testing.T) {
+			s, _ := newAuditStackWith(t, b, stackOptions{RefuseUnregisteredHosts: true})
+			fp := s.createKey(t, testClient(), keyBody(tms.TestUser, 1000, 30)).str(t, "public_key_fingerprint")
+			s.retrieve(t, tms.TestHostAccount, tms.TestHost, fp).wantError(t, 404, "NOT_FOUND")
+			waitAuditEvent(t, s, "", "key.retrieve", "refused", "refused: "+string(tms.RefusedHostUnregistered))
+		})
 		t.Run("create", func(t *testing.T) {
 			s, _ := newAuditStack(t, b)
 			admin := s.admin("test")
