@@ -245,13 +245,15 @@ type DeviceStore interface {
 	DecideDeviceAuthorization(ctx context.Context, d DeviceDecision) (DeviceAuthorization, error)
 	// TouchDeviceAuthorization reads the authorization of the device code
 	// of clientID, calls record with it and, when record reports true,
-	// records a token request at now in the given style. The read, the
-	// decision and the change are one atomic step, so each concurrent
-	// request sees the poll recorded before it. It returns the
-	// authorization as it was before, or ErrNotFound. record may be called
-	// more than once when the step is retried; it must only decide.
-	TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style PollStyle, now time.Time,
-		record func(before DeviceAuthorization) bool) (DeviceAuthorization, error)
+	// records a token request in the given style at the time record
+	// returns (the poll's place in the device's schedule, which need not be
+	// the present). The read, the decision and the change are one atomic
+	// step, so each concurrent request sees the poll recorded before it. It
+	// returns the authorization as it was before, or ErrNotFound. record may
+	// be called more than once when the step is retried; it must only
+	// decide.
+	TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style PollStyle,
+		record func(before DeviceAuthorization) (at time.Time, ok bool)) (DeviceAuthorization, error)
 	// RedeemDeviceAuthorization marks the approved, unexpired authorization
 	// of clientID with this device code redeemed and stores the tokens for
 	// its tenant, client and user in the same transaction, so that an

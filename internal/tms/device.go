@@ -227,14 +227,14 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 	hash := hashToken(p.DeviceCode)
 	now := s.now()
 	var slow, otherTenant bool
-	before, err := s.store.TouchDeviceAuthorization(ctx, hash, p.ClientID, p.Style, now, func(b store.DeviceAuthorization) bool {
+	before, err := s.store.TouchDeviceAuthorization(ctx, hash, p.ClientID, p.Style, func(b store.DeviceAuthorization) (time.Time, bool) {
 		if p.Tenant != "" && b.Tenant != p.Tenant {
 			otherTenant = true
-			return false
+			return time.Time{}, false
 		}
-		var record bool
-		slow, record = pace(b, p.Style, now)
-		return record && b.State == store.DevicePending
+		at, tooSoon, record := pace(b, p.Style, now)
+		slow = tooSoon
+		return at, record && b.State == store.DevicePending
 	})
 	if errors.Is(err, store.ErrNotFound) || (err == nil && otherTenant) {
 		return TokenGrant{}, oauthError(OAuthInvalidGrant, "device_code: unknown, or issued to another client")
@@ -272,28 +272,45 @@ func (s *Service) PollDeviceToken(ctx context.Context, p DevicePoll) (TokenGrant
 }
 
 // pace decides about a poll in style at now, given the last recorded poll:
-// whether it comes too soon (slow_down), and whether to record it.
+// whether it comes too soon (slow_down), and whether and at what time to
+// record it.
+//
+// Polls are measured against the device's schedule, not against the
+// arrival of the poll before: a client such as golang.org/x/oauth2 polls on
+// a ticker, so when one poll leaves late (a busy machine, a slow answer)
+// the next one still leaves on time, less than an interval after the late
+// one. A poll that comes at most a fifth of the interval early counts as
+// the next slot of the schedule (recorded at the slot, not at its arrival);
+// one that comes two intervals or more after the last slot starts a new
+// schedule; one that comes earlier than that is too soon and not recorded,
+// so that a device that slows down is measured from its last good slot.
+// A client that keeps its interval is never answered slow_down, however
+// its polls are delayed; one that polls faster falls behind its schedule
+// and is.
 //
 // A poll in the body style right after one with HTTP Basic authentication
 // is that poll retried, which is what golang.org/x/oauth2 does in its
 // auto-detect style after every error (authorization_pending is one): it is
-// never too soon, however late it comes, and it is recorded, so that the
-// client's next poll, which it sends an interval after the retry's answer,
-// is measured from the retry, and a second body poll is measured as any
-// other. Slow polls are not recorded, so that a device that slows down is
-// measured from its last good poll.
-func pace(before store.DeviceAuthorization, style store.PollStyle, now time.Time) (slow, record bool) {
-	if before.LastPollAt.IsZero() {
-		return false, true
-	}
-	if before.LastPollStyle == store.PollHeader && style == store.PollBody {
-		return false, true
+// never too soon, however late it comes, and it keeps the slot of the poll
+// it retries; it is recorded in its style, so that a second body poll is
+// measured as any other.
+func pace(before store.DeviceAuthorization, style store.PollStyle, now time.Time) (at time.Time, slow, record bool) {
+	last := before.LastPollAt
+	switch {
+	case last.IsZero():
+		return now, false, true
+	case before.LastPollStyle == store.PollHeader && style == store.PollBody:
+		return last, false, true
 	}
 	interval := time.Duration(before.IntervalSeconds) * time.Second
-	if now.Sub(before.LastPollAt) < interval-interval/pollTolerance {
-		return true, false
+	switch elapsed := now.Sub(last); {
+	case elapsed < interval-interval/pollTolerance:
+		return time.Time{}, true, false
+	case elapsed < 2*interval:
+		return last.Add(interval), false, true
+	default:
+		return now, false, true
 	}
-	return false, true
 }
 
 // FlowReason says why a step of the browser sign-in failed.

@@ -279,41 +279,56 @@ func TestDevicePollPacing(t *testing.T) {
 		f.clock.Add(20 * time.Millisecond)
 		pending(store.PollBody)
 	}
-	// The retry is never too soon, however late it comes (a busy machine),
-	// and the next poll, an interval after the retry's answer, is fine.
+	// The interval is 5s; polls are measured against the schedule, so a
+	// poll that leaves late (a busy machine) and the next one on the
+	// ticker's time are both fine, although they come 1.1s apart.
+	slowDown := func(style store.PollStyle) {
+		t.Helper()
+		_, err := f.poll(g.DeviceCode, style)
+		wantOAuth(t, err, OAuthSlowDown)
+	}
 	f.clock.Add(5 * time.Second)
 	pending(store.PollHeader)
-	f.clock.Add(3900 * time.Millisecond)
-	pending(store.PollBody)
-	f.clock.Add(5 * time.Second)
+	f.clock.Add(8900 * time.Millisecond)
 	pending(store.PollHeader)
-	f.clock.Add(20 * time.Millisecond)
+	f.clock.Add(1100 * time.Millisecond)
+	pending(store.PollHeader)
+	// The retry is never too soon, however late it comes; a poll retries
+	// only once, so a second body poll is measured from the slot.
+	f.clock.Add(3500 * time.Millisecond)
 	pending(store.PollBody)
-	// A poll retries only once: a second body poll is measured from the
-	// retry.
 	f.clock.Add(20 * time.Millisecond)
-	_, err := f.poll(g.DeviceCode, store.PollBody)
-	wantOAuth(t, err, OAuthSlowDown)
-	// A second poll in the same style is too fast; so is a body poll that
-	// comes too soon but not right after a Basic one.
+	slowDown(store.PollBody)
 	f.clock.Add(20 * time.Millisecond)
-	_, err = f.poll(g.DeviceCode, store.PollHeader)
-	wantOAuth(t, err, OAuthSlowDown)
-	f.clock.Add(2 * time.Second)
-	_, err = f.poll(g.DeviceCode, store.PollBody)
-	wantOAuth(t, err, OAuthSlowDown)
-	// Slow polls are not recorded: the next is measured from the last good
-	// one, and a poll a little early (delays differ) is fine.
-	f.clock.Add(2500 * time.Millisecond)
+	slowDown(store.PollHeader)
+	// A device polling twice as fast as allowed is told to slow down at
+	// every other poll: slow polls are not recorded, and the next is
+	// measured from the last good slot.
+	f.clock.Add(time.Second)
+	pending(store.PollBody)
+	for range 3 {
+		f.clock.Add(2500 * time.Millisecond)
+		slowDown(store.PollBody)
+		f.clock.Add(2500 * time.Millisecond)
+		pending(store.PollBody)
+	}
+	// A device that keeps coming a little early falls behind the schedule.
+	for range 3 {
+		f.clock.Add(4800 * time.Millisecond)
+		pending(store.PollBody)
+	}
+	f.clock.Add(4800 * time.Millisecond)
+	slowDown(store.PollBody)
+	// A long pause starts a new schedule.
+	f.clock.Add(20 * time.Second)
+	pending(store.PollBody)
+	f.clock.Add(4500 * time.Millisecond)
 	pending(store.PollBody)
 	f.clock.Add(3 * time.Second)
-	_, err = f.poll(g.DeviceCode, store.PollBody)
-	wantOAuth(t, err, OAuthSlowDown)
-	f.clock.Add(1100 * time.Millisecond)
-	pending(store.PollBody)
+	slowDown(store.PollBody)
 	// Expired.
 	f.clock.Add(10 * time.Minute)
-	_, err = f.poll(g.DeviceCode, store.PollBody)
+	_, err := f.poll(g.DeviceCode, store.PollBody)
 	wantOAuth(t, err, OAuthExpiredToken)
 	// Unknown code, and another client.
 	_, err = f.poll("tmsdc_nope", store.PollBody)

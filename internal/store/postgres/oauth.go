@@ -198,8 +198,8 @@ func (db *DB) DecideDeviceAuthorization(ctx context.Context, d store.DeviceDecis
 // TouchDeviceAuthorization implements store.DeviceStore. The row is read
 // with FOR UPDATE in a transaction, so concurrent polls of one device code
 // take turns.
-func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle, now time.Time,
-	record func(before store.DeviceAuthorization) bool) (store.DeviceAuthorization, error) {
+func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle,
+	record func(before store.DeviceAuthorization) (time.Time, bool)) (store.DeviceAuthorization, error) {
 	var before store.DeviceAuthorization
 	err := db.run(ctx, "record device poll", store.ErrMissingParent, func(ctx context.Context, conn *pgx.Conn) error {
 		tx, err := conn.Begin(ctx)
@@ -211,9 +211,9 @@ func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clie
 			WHERE device_code_hash = $1 AND client_id = $2 FOR UPDATE`, deviceCodeHash, clientID), &before); err != nil {
 			return err
 		}
-		if record(before) {
+		if at, ok := record(before); ok {
 			if _, err := tx.Exec(ctx, `UPDATE device_authorizations SET last_poll_at = $1, last_poll_style = $2 WHERE id = $3`,
-				store.Micro(now), string(style), before.ID); err != nil {
+				store.Micro(at), string(style), before.ID); err != nil {
 				return err
 			}
 		}

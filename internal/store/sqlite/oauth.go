@@ -206,8 +206,8 @@ func extendDelegation(tx *wtx, k store.DelegationKey, expiresAt, now time.Time) 
 }
 
 // TouchDeviceAuthorization implements store.DeviceStore.
-func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle, now time.Time,
-	record func(before store.DeviceAuthorization) bool) (store.DeviceAuthorization, error) {
+func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clientID string, style store.PollStyle,
+	record func(before store.DeviceAuthorization) (time.Time, bool)) (store.DeviceAuthorization, error) {
 	var before store.DeviceAuthorization
 	err := db.w.do(ctx, func(tx *wtx) error {
 		if err := tx.queryRow("read device authorization", `SELECT `+deviceCols+` FROM device_authorizations
@@ -215,11 +215,12 @@ func (db *DB) TouchDeviceAuthorization(ctx context.Context, deviceCodeHash, clie
 			deviceCodeHash, clientID); err != nil {
 			return err
 		}
-		if !record(before) {
+		at, ok := record(before)
+		if !ok {
 			return nil
 		}
 		_, err := tx.exec("record device poll", `UPDATE device_authorizations SET last_poll_at = ?, last_poll_style = ? WHERE id = ?`,
-			micros(now), string(style), before.ID)
+			micros(at), string(style), before.ID)
 		return err
 	})
 	if err != nil {

@@ -92,7 +92,7 @@ func TestDeviceFlowKeepsKeyCache(t *testing.T) {
 	hits := cached.Stats().Hits
 	must(db.CreateDeviceAuthorization(ctx, store.DeviceAuthorization{DeviceCodeHash: "dc", UserCode: "BCDFGHJK", Tenant: "t1",
 		ClientID: "cli", State: store.DevicePending, IntervalSeconds: 5, ExpiresAt: now.Add(time.Hour), Created: now, Updated: now}, store.DeviceQuota{MaxLive: 10, Now: now, PruneBefore: now.Add(-time.Hour)}))
-	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, now, func(store.DeviceAuthorization) bool { return true })
+	_, err = db.TouchDeviceAuthorization(ctx, "dc", "cli", store.PollBody, func(store.DeviceAuthorization) (time.Time, bool) { return now, true })
 	must(err)
 	_, err = db.UpdateUser(ctx, "t1", "alice", store.UserUpdate{PasswordHash: new("h2")}, now)
 	must(err)

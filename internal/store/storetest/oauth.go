@@ -657,17 +657,19 @@ func testDeviceExpiry(t *testing.T, s store.Store) {
 func testDevicePolls(t *testing.T, s store.Store) {
 	c := ctx(t)
 	oauthWorld(t, s)
-	always := func(store.DeviceAuthorization) bool { return true }
-	before, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader, t0, always)
+	at := func(when time.Time) func(store.DeviceAuthorization) (time.Time, bool) {
+		return func(store.DeviceAuthorization) (time.Time, bool) { return when, true }
+	}
+	before, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader, at(t0))
 	must(t, err)
 	if !before.LastPollAt.IsZero() || before.LastPollStyle != store.PollNone || before.State != store.DevicePending {
 		t.Fatalf("first poll saw %+v", before)
 	}
 	second := t0.Add(10 * time.Millisecond)
 	var seen store.DeviceAuthorization
-	before, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, second, func(b store.DeviceAuthorization) bool {
+	before, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, func(b store.DeviceAuthorization) (time.Time, bool) {
 		seen = b
-		return true
+		return second, true
 	})
 	must(t, err)
 	if !before.LastPollAt.Equal(t0) || before.LastPollStyle != store.PollHeader || seen.ID != before.ID || !seen.LastPollAt.Equal(t0) {
@@ -679,17 +681,17 @@ func testDevicePolls(t *testing.T, s store.Store) {
 		t.Fatalf("stored poll: %+v", d)
 	}
 	// A poll the decision does not record leaves the last poll alone.
-	_, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader, second.Add(time.Second),
-		func(store.DeviceAuthorization) bool { return false })
+	_, err = s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollHeader,
+		func(store.DeviceAuthorization) (time.Time, bool) { return second.Add(time.Second), false })
 	must(t, err)
 	d, err = s.GetDeviceAuthorization(c, "BCDFGHJK")
 	must(t, err)
 	if !d.LastPollAt.Equal(second) || d.LastPollStyle != store.PollBody {
 		t.Fatalf("an unrecorded poll changed the stored poll: %+v", d)
 	}
-	_, err = s.TouchDeviceAuthorization(c, "dc-1", "other-client", store.PollBody, second, always)
+	_, err = s.TouchDeviceAuthorization(c, "dc-1", "other-client", store.PollBody, at(second))
 	wantErr(t, err, store.ErrNotFound)
-	_, err = s.TouchDeviceAuthorization(c, "dc-unknown", "cli", store.PollBody, second, always)
+	_, err = s.TouchDeviceAuthorization(c, "dc-unknown", "cli", store.PollBody, at(second))
 	wantErr(t, err, store.ErrNotFound)
 
 	// Concurrent polls each see another poll's time, never the same one.
@@ -703,7 +705,7 @@ func testDevicePolls(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, t0.Add(time.Duration(i+2)*time.Second), always)
+			b, err := s.TouchDeviceAuthorization(c, "dc-1", "cli", store.PollBody, at(t0.Add(time.Duration(i+2)*time.Second)))
 			if err != nil {
 				t.Errorf("concurrent poll: %v", err)
 				return
