@@ -23,7 +23,7 @@
 # directory. The record, bench/results/<YYYY-MM-DD>.md (UTC date), holds the
 # machine, the server configuration and a table per backend with each step's
 # throughput as a ratio to the bare server's, the targets, and the profiles.
-# A full run takes about 45 minutes. A run with
+# A full run takes about 30 minutes. A run with
 # BENCH_SECONDS other than 60 is a smoke run: its record stays in the run
 # directory. An existing record is never overwritten: a second run on the same
 # day writes <YYYY-MM-DD>-2.md.
