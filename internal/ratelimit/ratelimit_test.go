@@ -133,3 +133,19 @@ func TestAddrKey(t *testing.T) {
 		t.Error("invalid address has a key")
 	}
 }
+
+// BenchmarkTake measures one attempt counted against an address and an
+// account key, with 10,000 addresses tracked.
+func BenchmarkTake(b *testing.B) {
+	l := New(Options{Burst: 10, Window: time.Minute, MaxBackoff: 15 * time.Minute})
+	keys := make([]string, 10_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("192.0.%d.%d", i/256, i%256)
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		l.Take(keys[i%len(keys)], "alice\x00"+keys[i%len(keys)])
+		i++
+	}
+}
