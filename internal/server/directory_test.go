@@ -63,8 +63,8 @@ func TestDirectoryConfig(t *testing.T) {
 		if !strings.Contains(srv.Output.String(), `msg="directory sign-in" tenant=test directory=campus url=`+s.LDAPSURL) {
 			t.Errorf("no log line about the directory:\n%s", srv.Output)
 		}
-		if strings.Contains(srv.Output.String(), s.BindPassword) {
-			t.Errorf("the log shows the search password:\n%s", srv.Output)
+		if strings.Contains(srv.Output.String(), s.BindPassword) || strings.Contains(srv.Output.String(), "does not exist or is disabled") {
+			t.Errorf("the log shows the search password or warns about an enabled tenant:\n%s", srv.Output)
 		}
 		// Every result the README lists exists for the tenant.
 		row := readmeMetrics(t)["tms_directory_sign_ins_total"]
@@ -81,6 +81,14 @@ func TestDirectoryConfig(t *testing.T) {
 			if !slices.Contains(row.labels["result"], r) {
 				t.Errorf("the README lists no result %q", r)
 			}
+		}
+	})
+	t.Run("unknown tenant", func(t *testing.T) {
+		body := strings.Replace(ldapConfig(s, s.CAFile, `bind_password_file = "`+passwordFile+`"`+"\n"), `tenant = "test"`, `tenant = "lab"`, 1)
+		srv := servertest.Start(t, server.Options{ConfigFile: writeConfig(t, body), Env: baseEnv(t)})
+		if !strings.Contains(srv.Output.String(), `msg="directory sign-in for a tenant that does not exist or is disabled; `) ||
+			!strings.Contains(srv.Output.String(), "tenant=lab directory=campus") {
+			t.Fatalf("no warning about the tenant:\n%s", srv.Output)
 		}
 	})
 	t.Run("password from the environment", func(t *testing.T) {

@@ -197,6 +197,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err := svc.SetTestTenantEnabled(ctx, cfg.EnableTestTenant); err != nil {
 		return fmt.Errorf("apply enable_test_tenant: %w", err)
 	}
+	for _, d := range dirs {
+		if ok, err := svc.TenantIssuer(ctx, d.Tenant); err == nil && !ok {
+			logger.Warn("directory sign-in for a tenant that does not exist or is disabled; nobody signs in through it until it is enabled",
+				"tenant", d.Tenant, "directory", d.ID)
+		}
+	}
 	if opts.Install {
 		if len(secrets) == 0 {
 			fmt.Fprintf(opts.Stdout, "TMS root directory %s was already initialized; administrator secrets are unchanged.\n", root)
