@@ -66,6 +66,7 @@ var auditTypes = map[string]string{
 	"POST /v1/oauth2/revoke":         audit.TypeTokenRevoke,
 	"POST /v1/oauth2/device/signin":  audit.TypeLogin,
 	"POST /v1/oauth2/device/enroll":  audit.TypeTOTPEnroll,
+	"POST /v1/oauth2/device/otp":     audit.TypeLogin,
 	"POST /v1/oauth2/device/consent": audit.TypeDeviceDecide,
 
 	"POST /v1/oauth2/tenants/{tenant}/device/code": audit.TypeDeviceStart,

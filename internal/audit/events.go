@@ -73,6 +73,10 @@ const (
 	TypeDeviceCodeEntry = "device.code_entry"
 	// TypeLogin is a user's browser sign-in with password and TOTP code.
 	TypeLogin = "user.login"
+	// TypeUpstreamLogin is a user coming back from signing in at an
+	// upstream OpenID Connect provider; the detail names the provider and
+	// the result.
+	TypeUpstreamLogin = "user.login_upstream"
 	// TypeTOTPEnroll is a user confirming a new TOTP secret.
 	TypeTOTPEnroll = "user.totp_enroll"
 	// TypeDeviceApprove and TypeDeviceDeny are a user's decision on a

@@ -38,6 +38,36 @@ var (
 	// counts and times: expected answers under load or attack, which are
 	// summarized rather than logged one by one.
 	refusalReasons = []string{RejectOverload, RejectBusy, RejectSlowBody, RejectClientGone}
+	// upstreamResults are the results of sign-ins through an upstream
+	// OpenID Connect provider.
+	upstreamResults = []string{UpstreamMFA, UpstreamTOTP, UpstreamNoMFA, UpstreamRefused, UpstreamAccessDenied,
+		UpstreamProviderError, UpstreamBadState, UpstreamExpired, UpstreamInvalidToken, UpstreamUnavailable, UpstreamError}
+)
+
+// The results of an upstream sign-in.
+const (
+	// UpstreamMFA: the provider asserted a second factor; signed in.
+	UpstreamMFA = "mfa"
+	// UpstreamTOTP: signed in at the provider; the TMS TOTP code is asked.
+	UpstreamTOTP = "totp"
+	// UpstreamNoMFA: refused, the provider asserted no second factor.
+	UpstreamNoMFA = "no_mfa"
+	// UpstreamRefused: the user has no account here or may not use it.
+	UpstreamRefused = "refused"
+	// UpstreamAccessDenied: the user cancelled or the provider refused.
+	UpstreamAccessDenied = "access_denied"
+	// UpstreamProviderError: another error from the provider.
+	UpstreamProviderError = "provider_error"
+	// UpstreamBadState: a wrong, replayed or expired state.
+	UpstreamBadState = "bad_state"
+	// UpstreamExpired: the device request expired or was answered.
+	UpstreamExpired = "expired"
+	// UpstreamInvalidToken: the ID token failed verification.
+	UpstreamInvalidToken = "invalid_token"
+	// UpstreamUnavailable: the provider could not be reached.
+	UpstreamUnavailable = "unavailable"
+	// UpstreamError: anything else.
+	UpstreamError = "error"
 )
 
 // Label values named in code.
@@ -89,6 +119,7 @@ type Metrics struct {
 	deviceFlow    *prometheus.CounterVec
 	alarms        *prometheus.CounterVec
 	directory     *prometheus.CounterVec
+	upstream      *prometheus.CounterVec
 }
 
 // New returns the metrics with Go runtime and process collectors.
@@ -137,11 +168,15 @@ func New() *Metrics {
 		directory: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tms_directory_sign_ins_total", Help: "Sign-ins checked by a tenant's directory (LDAP), by tenant and result (success, enroll, refused, bad_input, unavailable, busy, stale_request, error).",
 		}, []string{"tenant", "result"}),
+		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tms_upstream_sign_ins_total",
+			Help: "Sign-ins through an upstream OpenID Connect provider, by provider id (from the configuration) and result (mfa, totp, no_mfa, refused, access_denied, provider_error, bad_state, expired, invalid_token, unavailable, error).",
+		}, []string{"upstream", "result"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.inFlight, m.readingBodies, m.rejected, m.refusalTime, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms, m.directory,
+		m.requests, m.duration, m.inFlight, m.readingBodies, m.rejected, m.refusalTime, m.keysIssued, m.keysRetrieved, m.deviceFlow, m.alarms, m.directory, m.upstream,
 	)
 	m.alarms.WithLabelValues(AlarmSignInFailures)
 	for _, reason := range rejectReasons {
@@ -301,12 +336,36 @@ func (m *Metrics) DirectoryConfigured(tenant string) {
 	}
 }
 
+// DeclareUpstream creates the series of every result of the upstream
+// provider id, so that they exist, at zero, from the start. Only
+// configured ids are declared, which bounds the label's values.
+func (m *Metrics) DeclareUpstream(id string) {
+	if m != nil {
+		for _, r := range upstreamResults {
+			m.upstream.WithLabelValues(id, r)
+		}
+	}
+}
+
 // DirectorySignIn counts a sign-in of a tenant whose directory checks
 // passwords, with its result (one of those in the help text).
 func (m *Metrics) DirectorySignIn(tenant, result string) {
 	if m != nil {
 		m.directory.WithLabelValues(tenant, result).Inc()
 	}
+}
+
+// UpstreamSignIn counts a sign-in through the upstream provider id (a
+// declared one) with its result (one of the Upstream* values; any other
+// counts as UpstreamError).
+func (m *Metrics) UpstreamSignIn(id, result string) {
+	if m == nil {
+		return
+	}
+	if !slices.Contains(upstreamResults, result) {
+		result = UpstreamError
+	}
+	m.upstream.WithLabelValues(id, result).Inc()
 }
 
 // GaugeFunc registers a gauge whose value f reports at scrape time.

@@ -76,6 +76,11 @@ type serverOptions struct {
 	// clock, when set, is the service's clock; otherwise it uses the
 	// real time.
 	clock *clocktest.Clock
+	// upstreams returns the upstream providers, whose redirect URIs are
+	// under the server's base URL, and their rules.
+	upstreams func(baseURL string) ([]oauth.Upstream, []tms.UpstreamRule)
+	// noPassword lists the tenants without password sign-in.
+	noPassword []string
 }
 
 // testServer is the real API with the OAuth handler over a real store.
@@ -110,8 +115,17 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	if o.clock != nil {
 		now = o.clock.Now
 	}
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	baseURL := "http://" + srv.Listener.Addr().String()
+	var upstreams []oauth.Upstream
+	var rules []tms.UpstreamRule
+	if o.upstreams != nil {
+		upstreams, rules = o.upstreams(baseURL)
+	}
 	svc := tms.New(tms.Options{Store: st, Keys: gen, Now: now, OAuth: tms.OAuthOptions{
-		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30, MaxLiveDeviceCodes: o.maxLive}, Directories: o.directories})
+		DeviceCodeLifetime: o.lifetime, PollInterval: o.pollInterval, MaxDelegationDays: 30, MaxLiveDeviceCodes: o.maxLive,
+		Upstreams: rules, NoPasswordTenants: o.noPassword}, Directories: o.directories})
 	ctx := context.Background()
 	secrets, err := svc.Initialize(ctx)
 	if err != nil {
@@ -127,7 +141,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 		t.Fatal(err)
 	}
 	h := oauth.New(oauth.Options{Service: svc, AttemptsPerMinute: o.attempts, AttemptsPerMinuteTotal: o.attemptsTotal, Now: ts.limiter.Now,
-		Metrics: ts.metrics, NotFound: api.NotFound})
+		Metrics: ts.metrics, NotFound: api.NotFound, Upstreams: upstreams})
 	if o.audit {
 		ts.audit = audit.New(st, audit.Options{FlushInterval: 5 * time.Millisecond})
 		t.Cleanup(func() {
@@ -138,8 +152,8 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	}
 	a := api.New(api.Options{Service: svc, Extra: []func(*http.ServeMux){h.Register}, Audit: ts.audit})
 	ts.handler = a.Handler()
-	srv := httptest.NewServer(ts.handler)
-	t.Cleanup(srv.Close)
+	srv.Config.Handler = ts.handler
+	srv.Start()
 	ts.URL = srv.URL
 	return ts
 }
@@ -180,6 +194,7 @@ type page struct {
 	body   string
 	path   string
 	header http.Header
+	url    *url.URL
 }
 
 func (b *browser) do(req *http.Request) page {
@@ -193,7 +208,7 @@ func (b *browser) do(req *http.Request) page {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return page{status: resp.StatusCode, body: string(body), path: resp.Request.URL.Path, header: resp.Header}
+	return page{status: resp.StatusCode, body: string(body), path: resp.Request.URL.Path, header: resp.Header, url: resp.Request.URL}
 }
 
 func (b *browser) get(path string) page {

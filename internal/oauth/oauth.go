@@ -17,6 +17,7 @@ import (
 
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/tms"
+	"github.com/tmsproject/tms/internal/upstream"
 )
 
 // The routes this package serves.
@@ -85,6 +86,10 @@ type Options struct {
 	// disabled, as the server answers a path it does not serve; nil means
 	// http.NotFound.
 	NotFound http.HandlerFunc
+	// Upstreams are the upstream OpenID Connect providers users sign in
+	// through; each tenant's sign-in page shows a button per provider of
+	// the tenant.
+	Upstreams []Upstream
 }
 
 // Handler serves the OAuth endpoints and the browser pages.
@@ -98,6 +103,11 @@ type Handler struct {
 	now      func() time.Time
 	metrics  *metrics.Metrics
 	notFound http.HandlerFunc
+	// upstreams are the providers by id, and upstreamList in the order
+	// configured; pending holds their sign-ins in progress.
+	upstreams    map[string]Upstream
+	upstreamList []Upstream
+	pending      *upstream.Pending
 }
 
 // New returns a Handler.
@@ -133,16 +143,24 @@ func New(opts Options) *Handler {
 	if opts.NotFound == nil {
 		opts.NotFound = http.NotFound
 	}
+	ups := make(map[string]Upstream, len(opts.Upstreams))
+	for _, up := range opts.Upstreams {
+		ups[up.ID] = up
+		opts.Metrics.DeclareUpstream(up.ID)
+	}
 	return &Handler{
-		svc:      opts.Service,
-		log:      opts.Logger,
-		baseURL:  strings.TrimRight(opts.BaseURL, "/"),
-		guard:    newGuard(opts),
-		pages:    mustParsePages(),
-		retry:    opts.RetryAfter,
-		now:      opts.Now,
-		metrics:  opts.Metrics,
-		notFound: opts.NotFound,
+		upstreams:    ups,
+		upstreamList: opts.Upstreams,
+		pending:      upstream.NewPending(upstream.PendingOptions{TTL: upstreamFlowTTL, Now: opts.Now}),
+		svc:          opts.Service,
+		log:          opts.Logger,
+		baseURL:      strings.TrimRight(opts.BaseURL, "/"),
+		guard:        newGuard(opts),
+		pages:        mustParsePages(),
+		retry:        opts.RetryAfter,
+		now:          opts.Now,
+		metrics:      opts.Metrics,
+		notFound:     opts.NotFound,
 	}
 }
 
@@ -166,6 +184,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+enrollPath, h.submitEnroll)
 	mux.HandleFunc("GET "+consentPath, h.consentPage)
 	mux.HandleFunc("POST "+consentPath, h.submitConsent)
+
+	mux.HandleFunc("GET "+upstreamPrefix+"{id}/start", h.upstreamStart)
+	mux.HandleFunc("GET "+upstreamPrefix+"{id}/callback", h.upstreamCallback)
+	mux.HandleFunc("GET "+otpPath, h.otpPage)
+	mux.HandleFunc("POST "+otpPath, h.submitOTP)
 }
 
 // ofTenant serves a route of a tenant's issuer when the tenant in the path
@@ -193,6 +216,9 @@ func (h *Handler) issuer(r *http.Request) string {
 	}
 	return h.base(r)
 }
+
+// upstreamFlowTTL is how long a user may take at an upstream provider.
+const upstreamFlowTTL = 10 * time.Minute
 
 // base returns the public URL of the server for a request.
 func (h *Handler) base(r *http.Request) string {

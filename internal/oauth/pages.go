@@ -19,20 +19,20 @@ var templateFiles embed.FS
 
 // pages are the parsed page templates, each with the layout.
 type pages struct {
-	code, signIn, enroll, consent, result *template.Template
+	code, signIn, enroll, otp, consent, result *template.Template
 }
 
 func mustParsePages() *pages {
 	parse := func(name string) *template.Template {
 		return template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
 	}
-	return &pages{code: parse("code.html"), signIn: parse("signin.html"), enroll: parse("enroll.html"),
+	return &pages{code: parse("code.html"), signIn: parse("signin.html"), enroll: parse("enroll.html"), otp: parse("otp.html"),
 		consent: parse("consent.html"), result: parse("result.html")}
 }
 
 // pagePaths are the form targets the templates use.
 type pagePaths struct {
-	Device, SignIn, Enroll, Consent string
+	Device, SignIn, Enroll, OTP, Consent string
 }
 
 // pageData is what every template gets.
@@ -49,8 +49,12 @@ type pageData struct {
 	Directory bool
 	View      tms.DeviceView
 	Username  string
-	Days      int
-	Enroll    enrollData
+	// Upstreams are the buttons of the upstream providers on the sign-in
+	// page, and PasswordForm whether it shows the password form.
+	Upstreams    []upstreamButton
+	PasswordForm bool
+	Days         int
+	Enroll       enrollData
 	// Class and Message make a result page.
 	Class     string
 	Message   string
@@ -66,7 +70,7 @@ type enrollData struct {
 // render writes a page with the headers every page gets: no caching, no
 // framing, no scripts.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, t *template.Template, status int, d pageData) {
-	d.Paths = pagePaths{Device: DevicePath, SignIn: signInPath, Enroll: enrollPath, Consent: consentPath}
+	d.Paths = pagePaths{Device: DevicePath, SignIn: signInPath, Enroll: enrollPath, OTP: otpPath, Consent: consentPath}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
 		h.log.ErrorContext(r.Context(), "render device page", "err", err)
@@ -135,7 +139,8 @@ func settle(a attempt, err error) {
 	switch {
 	case err == nil:
 		a.refund()
-	case fe.Reason == tms.FlowBadInput, fe.Reason == tms.FlowExpired, fe.Reason == tms.FlowDecided:
+	case fe.Reason == tms.FlowBadInput, fe.Reason == tms.FlowExpired, fe.Reason == tms.FlowDecided,
+		fe.Reason == tms.FlowRefused, fe.Reason == tms.FlowNoSecondFactor, fe.Reason == tms.FlowPasswordOff:
 		a.refund()
 	case fe.Reason == tms.FlowBadCode, fe.Reason == tms.FlowBadCredentials, fe.Reason == tms.FlowSignInNeeded:
 		a.failed()
@@ -173,6 +178,10 @@ func (h *Handler) flowFailure(w http.ResponseWriter, r *http.Request, s session,
 		retry(http.StatusUnauthorized, fe.Message)
 	case tms.FlowBadInput:
 		retry(http.StatusBadRequest, fe.Message)
+	case tms.FlowRefused, tms.FlowPasswordOff:
+		h.result(w, r, http.StatusForbidden, "Sign-in refused", "error", fe.Message, false)
+	case tms.FlowNoSecondFactor:
+		h.result(w, r, http.StatusForbidden, "Second factor required", "error", fe.Message, false)
 	case tms.FlowSignInNeeded:
 		h.showSignIn(w, r, s, typedCode, http.StatusForbidden, fe.Message, "")
 	case tms.FlowDirectoryUnavailable:
@@ -250,9 +259,7 @@ func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request, s session, 
 			Tenant: h.pageTenant(r)})
 		return
 	}
-	tenant := h.pageTenant(r)
-	h.render(w, r, h.pages.signIn, status, pageData{Title: "Sign in", Error: msg, CSRF: s.csrf(), UserCode: tms.FormatUserCode(code),
-		Username: username, Tenant: tenant, Directory: tenant != "" && h.svc.HasDirectory(tenant)})
+	h.render(w, r, h.pages.signIn, status, h.signInData(s, tms.FormatUserCode(code), msg, username, h.pageTenant(r)))
 }
 
 // signInPage shows the sign-in form for the code in the query.

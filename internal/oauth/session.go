@@ -17,6 +17,9 @@ import (
 const (
 	sessionCookie = "tms_device_session"
 	csrfField     = "csrf"
+	// cookiePath covers the device pages and the upstream providers'
+	// start and callback routes.
+	cookiePath = "/v1/oauth2"
 )
 
 // session is a browser session of the device pages.
@@ -55,7 +58,7 @@ func (h *Handler) sessionFor(w http.ResponseWriter, r *http.Request) session {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
 		Value:    s.value,
-		Path:     DevicePath,
+		Path:     cookiePath,
 		HttpOnly: true,
 		Secure:   h.secure(r),
 		SameSite: http.SameSiteLaxMode,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
+	"github.com/tmsproject/tms/internal/upstream"
 )
 
 // oauthOptions turns the [oauth] configuration into the rules' options.
@@ -27,15 +29,56 @@ func oauthOptions(c config.OAuth) tms.OAuthOptions {
 		PasswordWorkers:          c.PasswordWorkers,
 		MaxLiveDeviceCodes:       c.MaxLiveDeviceCodes,
 		SignInFailuresPerRequest: c.SignInFailuresPerRequest,
+		Upstreams:                upstreamRules(c),
+		NoPasswordTenants:        noPasswordTenants(c),
 	}
+}
+
+// upstreamRules are the sign-in rules of the [[oauth.upstream]] providers.
+func upstreamRules(c config.OAuth) []tms.UpstreamRule {
+	var out []tms.UpstreamRule
+	for _, u := range c.Upstream {
+		out = append(out, tms.UpstreamRule{ID: u.ID, Tenant: u.Tenant, CreateUsers: u.CreateUsers, LocalTOTP: tms.LocalTOTP(u.LocalTOTP),
+			MFAAMR: u.MFAAMR, MFAACR: u.MFAACR})
+	}
+	return out
+}
+
+// noPasswordTenants lists the tenants with password_sign_in = false.
+func noPasswordTenants(c config.OAuth) []string {
+	var out []string
+	for name := range c.Tenants {
+		if !c.PasswordSignIn(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// startUpstreams returns the [[oauth.upstream]] providers, whose redirect
+// URIs are under baseURL, each discovering its provider in the background
+// until it succeeds or ctx ends: the server starts while a provider is
+// down, and its button says so.
+func startUpstreams(ctx context.Context, c config.OAuth, baseURL string, logger *slog.Logger) []oauth.Upstream {
+	var out []oauth.Upstream
+	for _, u := range c.Upstream {
+		p := upstream.New(upstream.Config{Issuer: u.Issuer, ClientID: u.ClientID, ClientSecret: u.Secret(),
+			RedirectURL: baseURL + config.UpstreamCallbackPath(u.ID), Scopes: u.Scopes, ACRValues: u.MFAACR,
+			UsernameClaim: u.UsernameClaim, Logger: logger.With("upstream", u.ID)})
+		go p.Run(ctx)
+		out = append(out, oauth.Upstream{ID: u.ID, Tenant: u.Tenant, Name: u.Name, Provider: p})
+	}
+	return out
 }
 
 // newOAuthHandler returns the device flow endpoints and pages, which name
 // the server by baseURL in the verification URI.
-func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, baseURL string, m *metrics.Metrics) *oauth.Handler {
+func newOAuthHandler(cfg config.Config, svc *tms.Service, logger *slog.Logger, baseURL string, m *metrics.Metrics,
+	upstreams []oauth.Upstream) *oauth.Handler {
 	m.CounterFunc("tms_password_checks_total", "Passwords checked by browser sign-ins (argon2id).", nil,
 		func() float64 { return float64(svc.PasswordChecks()) })
 	return oauth.New(oauth.Options{
+		Upstreams:              upstreams,
 		Service:                svc,
 		Logger:                 logger,
 		BaseURL:                baseURL,

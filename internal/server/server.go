@@ -256,7 +256,9 @@ func Run(ctx context.Context, opts Options) error {
 			m.DirectoryConfigured(d.Tenant)
 		}
 	}
-	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m).Register, apidocs.Routes(cfg.ServerURLs)}
+	upstreams := startUpstreams(ctx, cfg.OAuth, baseURL, logger)
+	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m, upstreams).Register,
+		apidocs.Routes(cfg.ServerURLs)}
 	if cfg.Metrics.Enabled {
 		registerCollectors(m, st, gen)
 		if metricsLn != nil {

@@ -330,6 +330,14 @@ const (
 	FlowBadInput
 	// FlowSignInNeeded: this browser has not signed in for the code.
 	FlowSignInNeeded
+	// FlowRefused: the user was identified but may not sign in here (no
+	// account, a disabled one, or one that signs in another way).
+	FlowRefused
+	// FlowNoSecondFactor: an upstream provider confirmed no second factor
+	// and none may be asked for locally.
+	FlowNoSecondFactor
+	// FlowPasswordOff: the tenant offers no password sign-in.
+	FlowPasswordOff
 	// FlowUnavailable: the database or the password pool is busy.
 	FlowUnavailable
 	// FlowDirectoryUnavailable: the tenant's directory cannot check
@@ -523,6 +531,9 @@ func (s *Service) SignInForDevice(ctx context.Context, in SignIn) (SignInResult,
 		return res, codeErr
 	}
 	res.View = view
+	if !s.PasswordSignIn(view.Tenant) {
+		return res, flowError(FlowPasswordOff, "Tenant %s signs users in through its identity provider only.", view.Tenant)
+	}
 	if !u.Enabled {
 		return res, flowError(FlowBadCredentials, "This account is disabled. Ask your administrator.")
 	}

@@ -39,6 +39,12 @@ type OAuthOptions struct {
 	// SignInFailuresPerRequest is how many failed sign-ins a device
 	// authorization takes before it is denied (default 5).
 	SignInFailuresPerRequest int
+	// Upstreams are the upstream OpenID Connect providers users sign in
+	// through.
+	Upstreams []UpstreamRule
+	// NoPasswordTenants lists the tenants whose sign-in page offers no
+	// password form.
+	NoPasswordTenants []string
 }
 
 func (o OAuthOptions) withDefaults() OAuthOptions {
