@@ -171,3 +171,34 @@ func TestTemplateShowsUpstreamExample(t *testing.T) {
 		t.Fatalf("the uncommented example: %v %+v", err, cfg.OAuth)
 	}
 }
+
+// TestUpstreamReadmeExample: the README's [[oauth.upstream]] example is a
+// valid configuration, with its redirect URI as the README says.
+func TestUpstreamReadmeExample(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "### An OpenID Connect provider")
+	if start < 0 {
+		t.Fatal("README.md has no section \"An OpenID Connect provider\"")
+	}
+	block, ok := strings.CutPrefix(text[start+strings.Index(text[start:], "```toml\n"):], "```toml\n")
+	if !ok {
+		t.Fatal("the section has no toml example")
+	}
+	block = block[:strings.Index(block, "```")]
+	block = strings.ReplaceAll(block, "/etc/tms/campus.secret", secretFile(t, "s3cret"))
+	cfg, src, err := Load(writeFile(t, "http_addr = \"https://tms.example.org\"\n"+block), true, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, block)
+	}
+	if err := cfg.Validate(); err != nil || len(cfg.OAuth.Upstream) != 1 || cfg.OAuth.PasswordSignIn("test") {
+		t.Fatalf("%v %+v", err, cfg.OAuth)
+	}
+	if want := "https://tms.example.org:3000/v1/oauth2/upstream/campus/callback"; !strings.Contains(text, want) ||
+		!strings.Contains(Describe(cfg, src), want) {
+		t.Fatalf("the README's redirect URI %s is not the one --print-config shows", want)
+	}
+}
