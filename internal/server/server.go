@@ -68,10 +68,50 @@ type Options struct {
 }
 
 // Run runs the server until ctx ends, then shuts it down gracefully.
+// With opts.PrintConfig it only prints the configuration, and with
+// opts.Install it only initializes the root directory and the database.
 func Run(ctx context.Context, opts Options) error {
-	root, err := ResolveRoot(opts.RootDir, opts.Env)
+	loaded, err := LoadConfig(opts)
 	if err != nil {
 		return err
+	}
+	switch {
+	case opts.PrintConfig:
+		return PrintConfig(loaded)
+	case opts.Install:
+		return Install(ctx, loaded)
+	}
+	s, err := Build(ctx, loaded)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// Loaded is a validated configuration with where it came from, ready to
+// build a server.
+type Loaded struct {
+	// Options are the command-line inputs it was loaded with.
+	Options Options
+	// Layout is the root directory.
+	Layout Layout
+	// ConfigPath is the configuration file read (it may not exist).
+	ConfigPath string
+	// Config is the effective configuration; Sources says where each
+	// value came from.
+	Config  config.Config
+	Sources config.Sources
+	// OwnURL reports whether server_urls lists the server's own URL.
+	OwnURL bool
+}
+
+// LoadConfig resolves the root directory, reads the configuration file,
+// the environment and the flags of opts, and validates the result. It
+// changes nothing on disk.
+func LoadConfig(opts Options) (Loaded, error) {
+	root, err := ResolveRoot(opts.RootDir, opts.Env)
+	if err != nil {
+		return Loaded{}, err
 	}
 	layout := Layout{Root: root}
 	cfgPath := opts.ConfigFile
@@ -80,31 +120,100 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	cfg, src, err := config.Load(cfgPath, opts.ConfigFile != "", opts.Env)
 	if err != nil {
-		return err
+		return Loaded{}, err
 	}
 	ownURL, err := applyFlags(&cfg, src, opts)
 	if err != nil {
-		return err
+		return Loaded{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
+		return Loaded{}, fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
 	}
-	if opts.PrintConfig {
-		fmt.Fprintf(opts.Stdout, "# root directory: %s\n# config file: %s\n", root, cfgPath)
-		fmt.Fprint(opts.Stdout, config.Describe(cfg, src))
-		return nil
-	}
+	return Loaded{Options: opts, Layout: layout, ConfigPath: cfgPath, Config: cfg, Sources: src, OwnURL: ownURL}, nil
+}
 
+// PrintConfig writes the effective configuration of l, and where each
+// value came from, to its standard output.
+func PrintConfig(l Loaded) error {
+	out := l.Options.Stdout
+	fmt.Fprintf(out, "# root directory: %s\n# config file: %s\n", l.Layout.Root, l.ConfigPath)
+	fmt.Fprint(out, config.Describe(l.Config, l.Sources))
+	return nil
+}
+
+// Install initializes the root directory and the database of l, prints
+// the administrator secrets of new tenants, and returns without serving.
+func Install(ctx context.Context, l Loaded) error {
+	s, err := initialize(ctx, l, false)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if len(s.secrets) == 0 {
+		fmt.Fprintf(l.Options.Stdout, "TMS root directory %s was already initialized; administrator secrets are unchanged.\n", l.Layout.Root)
+	} else {
+		fmt.Fprintf(l.Options.Stdout, "Exiting: TMS root directory installed and initialized at %s\n", l.Layout.Root)
+	}
+	return nil
+}
+
+// Server is a built server: its database is open and initialized and its
+// listeners are taken. Serve serves it and releases all of that.
+type Server struct {
+	loaded    Loaded
+	logOut    *logbuf.Writer
+	logger    *slog.Logger
+	dirs      []tms.TenantDirectory
+	lock      *serverLock
+	ln        net.Listener
+	metricsLn net.Listener
+	st        store.Store
+	gen       *keys.Generator
+	svc       *tms.Service
+	secrets   []tms.AdminSecret
+
+	httpServer *http.Server
+	useTLS     bool
+	baseURL    string
+
+	// closers release what was taken, last first.
+	closers []func()
+}
+
+// onClose adds f to what close releases.
+func (s *Server) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// close releases everything s holds, in the reverse order of taking it.
+func (s *Server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// initialize starts the log, takes the database (and, when serving, the
+// listeners), prepares the root directory, opens the store and
+// initializes the tenants. On error it releases what it took.
+func initialize(ctx context.Context, l Loaded, serving bool) (_ *Server, err error) {
+	cfg, layout, opts := l.Config, l.Layout, l.Options
+	s := &Server{loaded: l}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
 	// Log lines, one per request among them, go through a buffer that one
 	// goroutine writes out, so that a slow terminal or pipe never holds up
-	// a request; everything is written before Run returns.
-	logOut := logbuf.New(opts.Stderr, logBufferBytes)
-	defer logOut.Close()
-	logger := newLogger(logOut, cfg.Log)
+	// a request; everything is written before the server is released.
+	s.logOut = logbuf.New(opts.Stderr, logBufferBytes)
+	s.onClose(func() { s.logOut.Close() })
+	logger := newLogger(s.logOut, cfg.Log)
+	s.logger = logger
 	dirs, err := directories(cfg.OAuth.LDAP, opts.Env, logger)
 	if err != nil {
-		return fmt.Errorf("invalid configuration (%s): %w", cfgPath, err)
+		return nil, fmt.Errorf("invalid configuration (%s): %w", l.ConfigPath, err)
 	}
+	s.dirs = dirs
 	for _, name := range unknownEnv(cfg, opts.Env) {
 		logger.Warn("environment variable "+name+" is not a TMS setting and is ignored; "+
 			"\"tms server --print-config\" lists the settings, each with its TMS_ variable", "variable", name)
@@ -112,43 +221,22 @@ func Run(ctx context.Context, opts Options) error {
 	// Take the database and the port before anything else, so that a
 	// start that cannot serve changes nothing (and prints no one-time
 	// secrets).
-	var lock *serverLock
 	if !cfg.UsesPostgres() {
-		if lock, err = lockDatabase(sqlitePath(cfg, layout)); err != nil {
-			return err
-		}
-		defer lock.release()
-	}
-	ln := opts.Listener
-	if ln == nil && !opts.Install {
-		ln, err = listen(cfg, cfgPath)
+		lock, err := lockDatabase(sqlitePath(cfg, layout))
 		if err != nil {
-			return err
+			return nil, err
 		}
+		s.lock = lock
+		s.onClose(lock.release)
 	}
-	if ln != nil {
-		defer ln.Close()
-	}
-	var metricsLn net.Listener
-	if cfg.Metrics.Enabled && cfg.Metrics.Listen != "" && !opts.Install {
-		if metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
-			return fmt.Errorf("metrics listener: %w; choose another address with metrics.listen (TMS_METRICS_LISTEN)", err)
+	if serving {
+		if err := s.listen(ctx); err != nil {
+			return nil, err
 		}
-		defer metricsLn.Close()
-	}
-	if opts.Pprof != "" && !opts.Install {
-		pprofLn, err := net.Listen("tcp", opts.Pprof)
-		if err != nil {
-			return fmt.Errorf("--pprof: %w", err)
-		}
-		defer pprofLn.Close()
-		pctx, stop := context.WithCancel(ctx)
-		defer stop()
-		servePprof(pctx, pprofLn, logger)
 	}
 	warnings, err := layout.Prepare()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, w := range warnings {
 		logger.Warn(w)
@@ -157,26 +245,28 @@ func Run(ctx context.Context, opts Options) error {
 		logger.Warn("running as root; a dedicated unprivileged account is safer")
 	}
 	if wrote, err := writeNew(layout.ConfigFile(), []byte(config.Template())); err != nil {
-		return err
+		return nil, err
 	} else if wrote {
 		logger.Info("wrote the default configuration", "file", layout.ConfigFile())
 	}
 
 	st, err := openStore(ctx, cfg, layout, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
+	s.st = st
+	s.onClose(func() {
 		if err := st.Close(); err != nil {
 			logger.Error("close store", "err", err)
 		}
-	}()
+	})
 
 	gen, err := keys.NewGenerator(keys.Options{Workers: cfg.Limits.KeygenWorkers, RSAWorkers: cfg.Limits.RSAWorkers})
 	if err != nil {
-		return fmt.Errorf("key generator: %w", err)
+		return nil, fmt.Errorf("key generator: %w", err)
 	}
-	svc := tms.New(tms.Options{
+	s.gen = gen
+	s.svc = tms.New(tms.Options{
 		Store: st, Keys: gen, Logger: logger, OAuth: oauthOptions(cfg.OAuth),
 		MVP:                   cfg.EnableMVP,
 		DisallowNewClients:    cfg.NewClients == "disallow",
@@ -187,30 +277,75 @@ func Run(ctx context.Context, opts Options) error {
 		Directories:           dirs,
 	})
 
-	secrets, err := svc.Initialize(ctx)
+	s.secrets, err = s.svc.Initialize(ctx)
 	if err != nil {
-		return fmt.Errorf("initialize tenants: %w", err)
+		return nil, fmt.Errorf("initialize tenants: %w", err)
 	}
-	if len(secrets) > 0 {
-		printSecrets(opts.Stdout, secrets)
+	if len(s.secrets) > 0 {
+		printSecrets(opts.Stdout, s.secrets)
 	}
-	if err := svc.SetTestTenantEnabled(ctx, cfg.EnableTestTenant); err != nil {
-		return fmt.Errorf("apply enable_test_tenant: %w", err)
+	if err := s.svc.SetTestTenantEnabled(ctx, cfg.EnableTestTenant); err != nil {
+		return nil, fmt.Errorf("apply enable_test_tenant: %w", err)
 	}
 	for _, d := range dirs {
-		if ok, err := svc.TenantIssuer(ctx, d.Tenant); err == nil && !ok {
+		if ok, err := s.svc.TenantIssuer(ctx, d.Tenant); err == nil && !ok {
 			logger.Warn("directory sign-in for a tenant that does not exist or is disabled; nobody signs in through it until it is enabled",
 				"tenant", d.Tenant, "directory", d.ID)
 		}
 	}
-	if opts.Install {
-		if len(secrets) == 0 {
-			fmt.Fprintf(opts.Stdout, "TMS root directory %s was already initialized; administrator secrets are unchanged.\n", root)
-		} else {
-			fmt.Fprintf(opts.Stdout, "Exiting: TMS root directory installed and initialized at %s\n", root)
+	return s, nil
+}
+
+// listen takes the API's address (unless the options carry a listener),
+// the metrics address when metrics have their own, and the --pprof
+// address, which starts serving at once.
+func (s *Server) listen(ctx context.Context) error {
+	cfg, opts := s.loaded.Config, s.loaded.Options
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = listen(cfg, s.loaded.ConfigPath); err != nil {
+			return err
 		}
-		return nil
 	}
+	s.ln = ln
+	s.onClose(func() { ln.Close() })
+	if cfg.Metrics.Enabled && cfg.Metrics.Listen != "" {
+		metricsLn, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w; choose another address with metrics.listen (TMS_METRICS_LISTEN)", err)
+		}
+		s.metricsLn = metricsLn
+		s.onClose(func() { metricsLn.Close() })
+	}
+	if opts.Pprof != "" {
+		pprofLn, err := net.Listen("tcp", opts.Pprof)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		s.onClose(func() { pprofLn.Close() })
+		pctx, stop := context.WithCancel(ctx)
+		s.onClose(stop)
+		servePprof(pctx, pprofLn, s.logger)
+	}
+	return nil
+}
+
+// Build opens, initializes and wires everything the configuration of l
+// asks for, and takes the listeners; Serve then serves it. ctx bounds the
+// server's background work (certificate reloads, the metrics listener)
+// and is the base of every request's context: pass the same one to Serve.
+func Build(ctx context.Context, l Loaded) (_ *Server, err error) {
+	s, err := initialize(ctx, l, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	cfg, layout, opts, logger := l.Config, l.Layout, l.Options, s.logger
 	if cfg.EnableMVP {
 		logger.Warn("enable_mvp is on: any authenticated client can get keys for any account on any host")
 	}
@@ -219,32 +354,32 @@ func Run(ctx context.Context, opts Options) error {
 	if cfg.TLSEnabled() {
 		tlsConfig, err = setupTLS(ctx, cfg, layout, logger, opts.Stdout)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 
 	baseURL := cfg.BaseURL()
 	if opts.Listener != nil {
-		baseURL = listenerURL(cfg, ln)
+		baseURL = listenerURL(cfg, s.ln)
 	}
-	if ownURL {
+	if l.OwnURL {
 		cfg.ServerURLs = []string{baseURL}
 	}
-	if lock != nil {
-		if err := lock.record(baseURL); err != nil {
-			return err
+	if s.lock != nil {
+		if err := s.lock.record(baseURL); err != nil {
+			return nil, err
 		}
 	}
 	if opts.Dev {
-		vars, err := writeDevEnv(ctx, layout, svc, secrets, baseURL, ownsDatabase(cfg, layout))
+		vars, err := writeDevEnv(ctx, layout, s.svc, s.secrets, baseURL, ownsDatabase(cfg, layout))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer func() {
+		s.onClose(func() {
 			if err := stoppedDevEnv(layout, vars); err != nil {
 				logger.Error("remove the server's URL from dev.env", "err", err)
 			}
-		}()
+		})
 		path := layout.DevEnv()
 		fmt.Fprintf(opts.Stdout, "Development server: %s\nCredentials for the test tenant are in %s; load them with:\n  . %s\n", baseURL, path, path)
 	}
@@ -252,28 +387,28 @@ func Run(ctx context.Context, opts Options) error {
 	var m *metrics.Metrics
 	if cfg.Metrics.Enabled {
 		m = metrics.New()
-		for _, d := range dirs {
+		for _, d := range s.dirs {
 			m.DirectoryConfigured(d.Tenant)
 		}
 	}
 	upstreams := startUpstreams(ctx, cfg.OAuth, baseURL, logger)
-	extra := []func(*http.ServeMux){health(st), newOAuthHandler(cfg, svc, logger, baseURL, m, upstreams).Register,
+	extra := []func(*http.ServeMux){health(s.st), newOAuthHandler(cfg, s.svc, logger, baseURL, m, upstreams).Register,
 		apidocs.Routes(cfg.ServerURLs)}
 	if cfg.Metrics.Enabled {
-		registerCollectors(m, st, gen)
-		if metricsLn != nil {
-			serveMetrics(ctx, metricsLn, m, st, logger)
+		registerCollectors(m, s.st, s.gen)
+		if s.metricsLn != nil {
+			serveMetrics(ctx, s.metricsLn, m, s.st, logger)
 		} else {
 			extra = append(extra, func(mux *http.ServeMux) { mux.Handle("GET /metrics", m.Handler()) })
 		}
 	}
 
-	rec, stopAudit := startAudit(cfg.Audit, st, m, logger)
-	defer stopAudit()
+	rec, stopAudit := startAudit(cfg.Audit, s.st, m, logger)
+	s.onClose(stopAudit)
 
 	v := version.Get()
 	a := api.New(api.Options{
-		Service: svc, Logger: logger,
+		Service: s.svc, Logger: logger,
 		MaxInFlight:    cfg.Limits.MaxInFlight,
 		RequestTimeout: cfg.Limits.RequestTimeout.Duration,
 		MaxBodyBytes:   cfg.Limits.MaxBodyBytes,
@@ -289,8 +424,8 @@ func Run(ctx context.Context, opts Options) error {
 	if tlsConfig != nil {
 		handler = strictTransportSecurity(handler)
 	}
-	ln = limitConns(ln, cfg.Limits.MaxConnsPerAddr, m, logger)
-	srv := &http.Server{
+	s.ln = limitConns(s.ln, cfg.Limits.MaxConnsPerAddr, m, logger)
+	s.httpServer = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout.Duration,
 		ReadTimeout:       cfg.Limits.ReadTimeout.Duration,
@@ -301,7 +436,17 @@ func Run(ctx context.Context, opts Options) error {
 		TLSConfig:         tlsConfig,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	return serve(ctx, srv, ln, tlsConfig != nil, cfg.Limits.ShutdownTimeout.Duration, logger, baseURL, opts.Ready)
+	s.useTLS = tlsConfig != nil
+	s.baseURL = baseURL
+	return s, nil
+}
+
+// Serve serves until ctx ends, shuts down gracefully, and releases
+// everything the server holds; a Server serves once.
+func (s *Server) Serve(ctx context.Context) error {
+	defer s.close()
+	l := s.loaded
+	return serve(ctx, s.httpServer, s.ln, s.useTLS, l.Config.Limits.ShutdownTimeout.Duration, s.logger, s.baseURL, l.Options.Ready)
 }
 
 // unknownEnv returns the TMS_* variables of env that no part of TMS
