@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+
+	"github.com/tmsproject/tms/internal/chromiumtest"
 	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/store"
@@ -46,6 +50,9 @@ type worldOptions struct {
 	// impostors starts the providers with another issuer or other keys.
 	impostors  bool
 	noPassword bool
+	// realTime runs the rules on the real clock, as a client that polls
+	// in real time needs.
+	realTime bool
 }
 
 func newUpstreamWorld(t *testing.T, b backend, o worldOptions) *upstreamWorld {
@@ -53,7 +60,9 @@ func newUpstreamWorld(t *testing.T, b backend, o worldOptions) *upstreamWorld {
 	w := &upstreamWorld{proxy: providertest.NewProxy(t), clock: clocktest.New(time.Now())}
 	w.proxy.OtherClientID, w.proxy.OtherClientSecret = "other-app", "other-secret"
 	var so serverOptions
-	so.clock = w.clock
+	if !o.realTime {
+		so.clock = w.clock
+	}
 	if o.noPassword {
 		so.noPassword = []string{tms.TestTenant}
 	}
@@ -399,4 +408,49 @@ func TestPasswordSignInOff(t *testing.T) {
 	// The button of the named page signs in.
 	p = br.providerLogin(br.toProvider(named), "bob", "bob-pw").want(t, 200, "Approve access", "bob")
 	w.approve(t, br, p, userCode, code)
+}
+
+// TestUpstreamChromium walks the upstream sign-in once in a real headless
+// Chromium: the verification link, the provider's button, the provider's
+// own login page, back to the consent (the provider asserts a second
+// factor), approval; x/oauth2 then gets the tokens, which work.
+func TestUpstreamChromium(t *testing.T) {
+	w := newUpstreamWorld(t, sqliteBackend, worldOptions{local: tms.LocalTOTPWhenNoMFA, realTime: true})
+	browser := chromiumtest.Context(t, 90*time.Second)
+	l := startLogin(t, w.srv, oauth2.AuthStyleAutoDetect)
+	result := l.pollInBackground()
+
+	// step runs actions, then waits until the page has an element that
+	// matches want.
+	step := func(what, want string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(browser, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		clocktest.Eventually(t, what+": an element "+want, func() bool {
+			ok, err := chromedp.Run(browser, chromedp.Evaluate[bool](`document.querySelector("`+want+`") !== null`))
+			return err == nil && ok
+		})
+	}
+	step("open the link", "#confirm", chromedp.Navigate(l.da.VerificationURIComplete))
+	step("confirm the code", "#upstream-campus", chromedp.Click(chromedp.ID("confirm")))
+	step("press the provider's button", "input[name=login]", chromedp.Click(chromedp.ID("upstream-campus")))
+	step("sign in at the provider", "#days",
+		chromedp.SendKeys(chromedp.CSS("input[name=login]"), "bob"),
+		chromedp.SendKeys(chromedp.CSS("input[name=password]"), "bob-pw"),
+		chromedp.Click(chromedp.CSS(`form[action$="/login"] button`)))
+	step("approve for 5 days", "#result",
+		chromedp.SetValue(chromedp.ID("days"), "5"),
+		chromedp.Click(chromedp.ID("approve")))
+	text, err := chromedp.Run(browser, chromedp.Text(chromedp.ID("result")))
+	if err != nil || !strings.Contains(text, "for 5 days") {
+		t.Fatalf("the result page says %q (%v)", text, err)
+	}
+	r := <-result
+	if r.err != nil {
+		t.Fatalf("x/oauth2 after the browser approved: %v", r.err)
+	}
+	if info := me(t, w.srv, r.tok.AccessToken); info["username"] != "bob" {
+		t.Fatalf("user/me: %v", info)
+	}
 }
