@@ -112,6 +112,16 @@ func login(t *testing.T, env cliEnv) result {
 // loginNth is login for the n-th sign-in of a test (see approveNth).
 func loginNth(t *testing.T, env cliEnv, n int) result {
 	t.Helper()
+	return loginWith(t, env, func(link string) string {
+		return newFormBrowser(t).approveNth(link, env["TMS_DEV_USER"], env["TMS_DEV_PASSWORD"], env["TMS_DEV_TOTP_SECRET"], n)
+	})
+}
+
+// loginWith runs tms login like a user at a terminal: it reads the link the
+// command prints and has browse complete the browser part, which returns
+// the last page.
+func loginWith(t *testing.T, env cliEnv, browse func(link string) string) result {
+	t.Helper()
 	var out, errOut servertest.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -138,7 +148,7 @@ func loginNth(t *testing.T, env cliEnv, n int) result {
 	if !strings.Contains(errOut.String(), "and enter the code:") || !strings.Contains(errOut.String(), "▄") {
 		t.Errorf("tms login did not print the code and a QR code:\n%s", errOut.String())
 	}
-	page := newFormBrowser(t).approveNth(link, env["TMS_DEV_USER"], env["TMS_DEV_PASSWORD"], env["TMS_DEV_TOTP_SECRET"], n)
+	page := browse(link)
 	if !strings.Contains(page, "Device approved") {
 		t.Fatalf("the browser part ended with:\n%s", page)
 	}
