@@ -60,11 +60,14 @@ create_users = true
 		code := mustParseURL(t, link).Query().Get("user_code")
 		page := b.send("GET", link, "", nil)
 		page = b.send("POST", base+"/v1/oauth2/device", page, url.Values{"user_code": {code}})
-		// Discovery runs in the background from the server's start.
+		// Discovery runs in the background from the server's start: until
+		// it succeeds the sign-in page has no link to the provider.
 		clocktest.Eventually(t, "the provider's button", func() bool {
-			return upstreamButton.MatchString(b.send("GET", base+"/v1/oauth2/device/signin?user_code="+url.QueryEscape(code), "", nil))
+			if !upstreamButton.MatchString(page) {
+				page = b.send("GET", base+"/v1/oauth2/device/signin?user_code="+url.QueryEscape(code), "", nil)
+			}
+			return upstreamButton.MatchString(page)
 		})
-		page = b.send("GET", base+"/v1/oauth2/device/signin?user_code="+url.QueryEscape(code), "", nil)
 		resp, err := b.http.Get(base + html.UnescapeString(upstreamButton.FindStringSubmatch(page)[1]))
 		if err != nil {
 			t.Fatal(err)
