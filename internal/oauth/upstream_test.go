@@ -53,6 +53,7 @@ type worldOptions struct {
 	// realTime runs the rules on the real clock, as a client that polls
 	// in real time needs.
 	realTime bool
+	audit    bool
 }
 
 func newUpstreamWorld(t *testing.T, b backend, o worldOptions) *upstreamWorld {
@@ -63,6 +64,7 @@ func newUpstreamWorld(t *testing.T, b backend, o worldOptions) *upstreamWorld {
 	if !o.realTime {
 		so.clock = w.clock
 	}
+	so.audit = o.audit
 	if o.noPassword {
 		so.noPassword = []string{tms.TestTenant}
 	}
@@ -242,7 +244,7 @@ func TestUpstreamWithoutMFA(t *testing.T) {
 // TestUpstreamWithMFA: the provider asserts mfa; no TOTP is asked and the
 // user's MFA record is renewed.
 func TestUpstreamWithMFA(t *testing.T) {
-	w := newUpstreamWorld(t, sqliteBackend, worldOptions{local: tms.LocalTOTPWhenNoMFA})
+	w := newUpstreamWorld(t, sqliteBackend, worldOptions{local: tms.LocalTOTPWhenNoMFA, audit: true})
 	ctx := context.Background()
 	code, userCode, _ := deviceCode(t, w.srv)
 	br := newBrowser(t, w.srv.URL)
@@ -260,12 +262,27 @@ func TestUpstreamWithMFA(t *testing.T) {
 		t.Fatalf("bob was asked to enrol TOTP: %+v %v", u, err)
 	}
 	wantMetrics(t, w.srv, `tms_upstream_sign_ins_total{result="mfa",upstream="campus"} 1`)
+	wantUpstreamEvent(t, w.srv, "bob", "upstream=campus; result=mfa")
+}
+
+// wantUpstreamEvent waits for the audit event of a return from the
+// provider with the test tenant, the user and the detail.
+func wantUpstreamEvent(t *testing.T, srv *testServer, user, detail string) {
+	t.Helper()
+	clocktest.Eventually(t, "the audit event user.login_upstream of "+user, func() bool {
+		for _, e := range listAudit(t, srv) {
+			if e.Type == "user.login_upstream" && e.Tenant == tms.TestTenant && e.User == user && strings.Contains(e.Detail, detail) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestUpstreamNever: with local_totp = "never" a sign-in without a second
 // factor is refused with a page that says so; the request stays usable.
 func TestUpstreamNever(t *testing.T) {
-	w := newUpstreamWorld(t, sqliteBackend, worldOptions{local: tms.LocalTOTPNever})
+	w := newUpstreamWorld(t, sqliteBackend, worldOptions{local: tms.LocalTOTPNever, audit: true})
 	code, userCode, _ := deviceCode(t, w.srv)
 	newBrowser(t, w.srv.URL).upstreamSignIn(userCode, "alice", "alice-pw").
 		want(t, http.StatusForbidden, "Second factor required", "did not confirm a second factor")
@@ -273,6 +290,7 @@ func TestUpstreamNever(t *testing.T) {
 	p := br.upstreamSignIn(userCode, "bob", "bob-pw").want(t, 200, "Approve access", "bob")
 	w.approve(t, br, p, userCode, code)
 	wantMetrics(t, w.srv, `tms_upstream_sign_ins_total{result="no_mfa",upstream="campus"} 1`)
+	wantUpstreamEvent(t, w.srv, "alice", "upstream=campus; result=no_mfa")
 }
 
 // TestUpstreamFailures: each failure has its own page, and the same
