@@ -1,6 +1,6 @@
 // Package api serves the TMS HTTP API: the /v1/tms routes, wire-compatible
 // with tms_server 0.3.0, with thin handlers that decode a request, call one
-// tms.Service method and encode the answer, behind middleware that assigns
+// Service method and encode the answer, behind middleware that assigns
 // request ids, logs, receives request bodies (bounded, under their own
 // deadline) before admission, caps requests in flight, sets a deadline on
 // every request, and counts refusals instead of logging each one.
@@ -14,12 +14,12 @@ import (
 	"github.com/tmsproject/tms/internal/audit"
 	"github.com/tmsproject/tms/internal/logsummary"
 	"github.com/tmsproject/tms/internal/metrics"
-	"github.com/tmsproject/tms/internal/tms"
 )
 
 // Options configure the API handler.
 type Options struct {
-	Service *tms.Service
+	// Service applies the rules; the server passes a *tms.Service.
+	Service Service
 	Logger  *slog.Logger
 	// MaxInFlight caps concurrent requests; more get 503 at once.
 	MaxInFlight int
@@ -54,7 +54,7 @@ type VersionInfo struct {
 
 // API is the TMS HTTP API.
 type API struct {
-	svc  *tms.Service
+	svc  Service
 	log  *slog.Logger
 	opts Options
 	mux  *http.ServeMux

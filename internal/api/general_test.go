@@ -7,7 +7,7 @@ import (
 )
 
 func TestHello(t *testing.T) {
-	s := newStack(t, backends[0], stackOptions{})
+	s := newFakeStack(t, &fakeService{})
 	for _, tc := range []struct{ query, want string }{
 		{"", "hello!"},
 		{"?name=sshd", "hello, sshd!"},
@@ -23,7 +23,7 @@ func TestHello(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	s := newStack(t, backends[0], stackOptions{})
+	s := newFakeStack(t, &fakeService{})
 	// The load test's getversion request sends no headers at all.
 	r := s.call(t, "GET", "/v1/tms/version", hdr{}, nil).want(t, 200)
 	wantFields(t, r.JSON, envelopeFields(map[string]string{
@@ -35,7 +35,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
-	s := newStack(t, backends[0], stackOptions{})
+	s := newFakeStack(t, &fakeService{})
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/v1/tms/nothing"},
 		{"GET", "/v1/tms/version/"}, // routes match exactly
@@ -51,7 +51,7 @@ func TestUnknownRoutes(t *testing.T) {
 }
 
 func TestWrongMethods(t *testing.T) {
-	s := newStack(t, backends[0], stackOptions{})
+	s := newFakeStack(t, &fakeService{})
 	for _, tc := range []struct{ method, path, allow string }{
 		{"POST", "/v1/tms/version", "GET"},
 		{"GET", "/v1/tms/pubkeys/creds", "POST"},
