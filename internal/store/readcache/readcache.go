@@ -9,8 +9,10 @@
 // that commits meanwhile bumps the generation after its commit, so an
 // answer read before the commit can never be served after it.
 //
-// Only answers about records that exist may be cached: an insert never
-// invalidates, so a cached "not found" could go stale.
+// A cached "not found" goes stale when the record is inserted, so the
+// answers that a record does not exist — a host without credentials, an
+// unknown tenant, client or administrator — may be cached only because
+// the stores invalidate on inserting those records too.
 package readcache
 
 import (
@@ -74,17 +76,25 @@ func New[K comparable, V any](gen *Generation, maxSize int) *Cache[K, V] {
 
 // Get returns the cached answer for k if it is current.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
-	g, on := c.gen.Begin()
-	if on {
+	v, ok := c.peek(k)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return v, ok
+}
+
+// peek is Get without counting a hit or a miss.
+func (c *Cache[K, V]) peek(k K) (V, bool) {
+	if g, on := c.gen.Begin(); on {
 		c.mu.RLock()
 		e, ok := c.m[k]
 		c.mu.RUnlock()
 		if ok && e.gen == g {
-			c.hits.Add(1)
 			return e.val, true
 		}
 	}
-	c.misses.Add(1)
 	var zero V
 	return zero, false
 }

@@ -33,6 +33,12 @@ type Store struct {
 	gen   *Generation
 	keys  *Cache[KeyQuery, store.KeyState]
 	creds *Cache[CredQuery, store.Credential]
+	// missing holds the answers about clients, administrators and tenants
+	// that do not exist, so that an unknown id costs what a known one does
+	// (no database read) and tells no one which ids exist. It is a cache
+	// of its own, so a flood of made-up ids empties it and not creds. The
+	// source must invalidate on creating a tenant, client or administrator.
+	missing *Cache[CredQuery, store.Credential]
 	// hosts also caches hosts that have no credential, so the source must
 	// invalidate on creating a host credential.
 	hosts *Cache[string, []store.HostCredential]
@@ -45,11 +51,12 @@ var _ store.Store = (*Store)(nil)
 func Wrap(src Source, maxSize int) *Store {
 	gen := src.Changes()
 	return &Store{
-		Source: src,
-		gen:    gen,
-		keys:   New[KeyQuery, store.KeyState](gen, maxSize),
-		creds:  New[CredQuery, store.Credential](gen, maxSize),
-		hosts:  New[string, []store.HostCredential](gen, maxSize),
+		Source:  src,
+		gen:     gen,
+		keys:    New[KeyQuery, store.KeyState](gen, maxSize),
+		creds:   New[CredQuery, store.Credential](gen, maxSize),
+		missing: New[CredQuery, store.Credential](gen, maxSize),
+		hosts:   New[string, []store.HostCredential](gen, maxSize),
 	}
 }
 
@@ -79,23 +86,42 @@ func (s *Store) LookupKey(ctx context.Context, host, fingerprint, hostAccount st
 	}, always)
 }
 
-// credentialKnown tells whether a credential answer may be cached: only
-// answers about credentials that exist, since creating one need not
-// invalidate.
-func credentialKnown(c store.Credential) bool { return c.Found }
+// credential answers a credential check from creds or missing, or reads
+// it and caches the answer in the one it belongs to.
+func (s *Store) credential(q CredQuery, read func() (store.Credential, error)) (store.Credential, error) {
+	if c, ok := s.creds.peek(q); ok {
+		s.creds.hits.Add(1)
+		return c, nil
+	}
+	if c, ok := s.missing.peek(q); ok {
+		s.creds.hits.Add(1)
+		return c, nil
+	}
+	s.creds.misses.Add(1)
+	g, on := s.gen.Begin()
+	c, err := read()
+	switch {
+	case err != nil:
+	case c.Found:
+		s.creds.Put(q, g, on, c)
+	default:
+		s.missing.Put(q, g, on, c)
+	}
+	return c, err
+}
 
 // ClientCredential implements store.CredentialStore.
 func (s *Store) ClientCredential(ctx context.Context, tenant, clientID string) (store.Credential, error) {
-	return cached(s.creds, s.gen, CredQuery{Tenant: tenant, ID: clientID}, func() (store.Credential, error) {
+	return s.credential(CredQuery{Tenant: tenant, ID: clientID}, func() (store.Credential, error) {
 		return s.Source.ClientCredential(ctx, tenant, clientID)
-	}, credentialKnown)
+	})
 }
 
 // AdminCredential implements store.CredentialStore.
 func (s *Store) AdminCredential(ctx context.Context, tenant, adminUser string) (store.Credential, error) {
-	return cached(s.creds, s.gen, CredQuery{Admin: true, Tenant: tenant, ID: adminUser}, func() (store.Credential, error) {
+	return s.credential(CredQuery{Admin: true, Tenant: tenant, ID: adminUser}, func() (store.Credential, error) {
 		return s.Source.AdminCredential(ctx, tenant, adminUser)
-	}, credentialKnown)
+	})
 }
 
 // HostCredentialsFor implements store.HostCredentialStore.

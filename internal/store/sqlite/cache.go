@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -12,17 +13,19 @@ import (
 // store keeps it exact by publishing its changes: every write transaction
 // that updates or deletes a row invalidates the generation after it commits
 // and before it is acknowledged, and an entry is used only while the
-// generation it was read under is current. Inserts cannot change a cached
-// answer, because only records that exist are cached. Commits of other
-// processes are noticed through PRAGMA data_version (checkpoint.go).
+// generation it was read under is current. Inserts change a cached answer
+// only where the cache remembers that a record does not exist: the host
+// credentials of a host, and unknown tenants, clients and administrators.
+// Commits of other processes are noticed through PRAGMA data_version
+// (checkpoint.go).
 
 // changesRows reports whether a statement can change or remove existing
 // rows that cached answers depend on, which makes them stale. Statements on
 // tables that no cached answer reads, and that no cached table depends on,
 // leave the cache alone.
 //
-// Inserts change no cached answer, except into host_credentials, whose
-// cache also remembers hosts that have none.
+// Inserts change no cached answer, except into host_credentials, tenants,
+// clients and admin, whose caches also remember what does not exist.
 func changesRows(query string) bool {
 	verb, rest := nextWord(query)
 	switch {
@@ -33,7 +36,8 @@ func changesRows(query string) bool {
 		_, rest = nextWord(rest) // INTO
 		table, _ := nextWord(rest)
 		table, _, _ = strings.Cut(table, "(")
-		return strings.EqualFold(table, "host_credentials")
+		return slices.ContainsFunc([]string{"host_credentials", "tenants", "clients", "admin"},
+			func(t string) bool { return strings.EqualFold(table, t) })
 	default:
 		return false
 	}

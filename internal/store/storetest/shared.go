@@ -25,6 +25,7 @@ func RunShared(t *testing.T, newDB NewDatabase) {
 	}{
 		{"CredentialChanges", testSharedCredentialChanges},
 		{"HostCredentialCreated", testSharedHostCredentialCreated},
+		{"UnknownCredentials", testSharedUnknownCredentials},
 		{"KeyDependencyChanges", testSharedKeyDependencyChanges},
 	}
 	for _, tc := range tests {
@@ -122,5 +123,47 @@ func testSharedKeyDependencyChanges(t *testing.T, a, b *readcache.Store) {
 			t.Fatalf("change %d: the store that made it does not see it at once", i)
 		}
 		clocktest.Eventually(t, fmt.Sprintf("change %d seen by the other store", i), func() bool { return check(lookup(b)) })
+	}
+}
+
+// testSharedUnknownCredentials checks that a store reads an unknown
+// client, administrator or tenant from the database once and then from the
+// cache, like a known one, and that creating it reaches every store.
+func testSharedUnknownCredentials(t *testing.T, a, b *readcache.Store) {
+	c := ctx(t)
+	must(t, a.CreateTenant(c, tenantSeed("t1")))
+	checks := []struct {
+		what  string
+		read  func(s *readcache.Store) (store.Credential, error)
+		found func(store.Credential) bool
+	}{
+		{"client", func(s *readcache.Store) (store.Credential, error) { return s.ClientCredential(c, "t1", "c9") },
+			func(cred store.Credential) bool { return cred.Found }},
+		{"administrator", func(s *readcache.Store) (store.Credential, error) { return s.AdminCredential(c, "t2", "~~admin") },
+			func(cred store.Credential) bool { return cred.Found }},
+		{"tenant", func(s *readcache.Store) (store.Credential, error) { return s.ClientCredential(c, "t2", "c1") },
+			func(cred store.Credential) bool { return cred.TenantFound }},
+	}
+	for _, ch := range checks {
+		for _, s := range []*readcache.Store{a, b} {
+			hitOnRepeat(t, s, func() {
+				cred, err := ch.read(s)
+				must(t, err)
+				if ch.found(cred) {
+					t.Fatalf("unknown %s found: %+v", ch.what, cred)
+				}
+			})
+		}
+	}
+	must(t, b.CreateClient(c, client("t1", "c9")))
+	must(t, b.CreateTenant(c, tenantSeed("t2")))
+	for _, ch := range checks {
+		for name, s := range map[string]*readcache.Store{"the store that created it": b, "the other store": a} {
+			clocktest.Eventually(t, name+" sees the new "+ch.what, func() bool {
+				cred, err := ch.read(s)
+				must(t, err)
+				return ch.found(cred)
+			})
+		}
 	}
 }
