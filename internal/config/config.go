@@ -46,7 +46,9 @@ type Config struct {
 // Metrics configures the metrics endpoint.
 type Metrics struct {
 	Enabled bool   `toml:"enabled" comment:"Serve Prometheus metrics at /metrics."`
-	Listen  string `toml:"listen" comment:"Separate plain-HTTP address for /metrics, /healthz and /readyz, e.g. \"127.0.0.1:9090\";\nempty serves them on the main listener."`
+	Listen  string `toml:"listen" comment:"Separate plain-HTTP address for /metrics, /healthz and /readyz, e.g. \"127.0.0.1:9090\".\nEmpty: /metrics is on the API port only with token_file set (or with tms server --dev)."`
+	// TokenFile holds the bearer token /metrics on the API port requires.
+	TokenFile string `toml:"token_file" comment:"File holding a bearer token (one line, at least 32 characters); when set and listen is empty,\n/metrics on the API port answers only \"Authorization: Bearer <token>\"."`
 }
 
 // Database configures the store.

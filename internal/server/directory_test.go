@@ -57,7 +57,7 @@ func TestDirectoryConfig(t *testing.T) {
 
 	t.Run("password file", func(t *testing.T) {
 		cfg := writeConfig(t, ldapConfig(s, s.CAFile, `bind_password_file = "`+passwordFile+`"`+"\n"))
-		srv := servertest.Start(t, server.Options{ConfigFile: cfg, Env: baseEnv(t, "TMS_LOG_LEVEL=info")})
+		srv := servertest.Start(t, server.Options{ConfigFile: cfg, Env: baseEnv(t, "TMS_LOG_LEVEL=info", metricsTokenEnv(t))})
 		signInPage(t, srv.URL, "alice", "alice's directory password", "Set up your authenticator app")
 		signInPage(t, srv.URL, "alice", "wrong", "not right")
 		if !strings.Contains(srv.Output.String(), `msg="directory sign-in" tenant=test directory=campus url=`+s.LDAPSURL) {

@@ -89,7 +89,8 @@ func readmeMetrics(t *testing.T) map[string]metricRow {
 }
 
 // scrapeFamilies returns the label values of every tms_ metric a server
-// exports, by metric and label.
+// exports, by metric and label. It sends testMetricsToken, which a server
+// outside --dev needs (metricsTokenEnv).
 func scrapeFamilies(t *testing.T, url string) map[string]map[string][]string {
 	t.Helper()
 	resp, err := http.Get(url + "/v1/tms/hello") // so the request metrics have a series
@@ -97,11 +98,19 @@ func scrapeFamilies(t *testing.T, url string) map[string]map[string][]string {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	resp, err = http.Get(url + "/metrics")
+	req, err := http.NewRequest("GET", url+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testMetricsToken)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {

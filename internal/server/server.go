@@ -103,6 +103,8 @@ type Loaded struct {
 	Sources config.Sources
 	// OwnURL reports whether server_urls lists the server's own URL.
 	OwnURL bool
+	// metricsToken is the bearer token of metrics.token_file, if any.
+	metricsToken string
 }
 
 // LoadConfig resolves the root directory, reads the configuration file,
@@ -129,7 +131,12 @@ func LoadConfig(opts Options) (Loaded, error) {
 	if err := cfg.Validate(); err != nil {
 		return Loaded{}, fmt.Errorf("invalid configuration (%s): %s", cfgPath, oneLine(err))
 	}
-	return Loaded{Options: opts, Layout: layout, ConfigPath: cfgPath, Config: cfg, Sources: src, OwnURL: ownURL}, nil
+	token, err := readMetricsToken(cfg.Metrics)
+	if err != nil {
+		return Loaded{}, fmt.Errorf("invalid configuration (%s): %w", cfgPath, err)
+	}
+	return Loaded{Options: opts, Layout: layout, ConfigPath: cfgPath, Config: cfg, Sources: src, OwnURL: ownURL,
+		metricsToken: token}, nil
 }
 
 // PrintConfig writes the effective configuration of l, and where each
@@ -398,8 +405,8 @@ func Build(ctx context.Context, l Loaded) (_ *Server, err error) {
 		registerCollectors(m, s.st, s.gen)
 		if s.metricsLn != nil {
 			serveMetrics(ctx, s.metricsLn, m, s.st, logger)
-		} else {
-			extra = append(extra, func(mux *http.ServeMux) { mux.Handle("GET /metrics", m.Handler()) })
+		} else if route := apiMetricsRoute(m, l.metricsToken, opts.Dev, logger); route != nil {
+			extra = append(extra, route)
 		}
 	}
 
