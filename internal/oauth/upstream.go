@@ -122,7 +122,12 @@ func (h *Handler) upstreamStart(w http.ResponseWriter, r *http.Request) {
 		h.badForm(w, r)
 		return
 	}
-	if h.held(w, r) {
+	// A start keeps a flow in a table shared by every client until its
+	// callback: it counts as an attempt of the address until a callback
+	// with its state gives the attempt back, so that one address can
+	// neither fill the table nor try codes through the provider beyond
+	// its limit.
+	if _, ok := h.admit(w, r, ""); !ok {
 		return
 	}
 	typed := r.URL.Query().Get("user_code")
@@ -198,7 +203,9 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userCode := tms.FormatUserCode(flow.UserCode)
-	// The state was this browser's own: what follows is no guess.
+	// The state was this browser's own: what follows is no guess, and the
+	// start it completes gives its attempt back too (the flow is gone).
+	a.refund()
 	a.refund()
 	if iss := q.Get("iss"); iss != "" && iss != up.Provider.Issuer() {
 		// RFC 9207: the answer comes from another provider than the one

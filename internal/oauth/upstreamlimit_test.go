@@ -1,0 +1,82 @@
+package oauth_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tmsproject/tms/internal/oauth"
+	"github.com/tmsproject/tms/internal/tms"
+)
+
+// startUpstream opens the sign-in page of userCode in a new browser
+// session from ip and presses the provider's button, without following
+// the redirect. It returns the status of the start, or of the sign-in
+// page when that was refused already.
+func startUpstream(t *testing.T, srv *testServer, ip, userCode string) int {
+	t.Helper()
+	br := newBrowserFrom(t, srv.URL, ip)
+	p := br.get(oauth.DevicePath + "/signin?tenant=" + tms.TestTenant + "&user_code=" + url.QueryEscape(userCode))
+	if p.status != http.StatusOK {
+		return p.status
+	}
+	m := upstreamLink.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no button of the provider on the sign-in page:\n%s", p.body)
+	}
+	br.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, err := http.NewRequest("GET", srv.URL+html.UnescapeString(m[1]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := br.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusSeeOther && !strings.HasPrefix(resp.Header.Get("Location"), srv.URL) {
+		return resp.StatusCode // sent to the provider
+	}
+	if resp.StatusCode == http.StatusSeeOther {
+		t.Fatalf("start redirected to %s, not to the provider", resp.Header.Get("Location"))
+	}
+	return resp.StatusCode
+}
+
+// TestUpstreamStartsCountPerAddress: every start of an upstream sign-in
+// keeps a flow in memory for the callback, in a table shared by all
+// clients. One anonymous address that starts sign-ins with fresh browser
+// sessions as fast as it can is held to the address's limit of attempts,
+// so that it cannot fill that table (and refuse everybody's sign-ins) or
+// try codes through the provider outside the limits; a user from another
+// address still starts a sign-in. A sign-in that comes back gives its
+// start back, so that many users behind one address (a campus NAT) who
+// finish their sign-ins are never refused.
+func TestUpstreamStartsCountPerAddress(t *testing.T) {
+	w := newUpstreamWorld(t, sqliteBackend, worldOptions{})
+	const tries, limit = 40, 10 // the default oauth.user_code_attempts_per_minute
+	started, refused := 0, 0
+	for i := range tries {
+		switch status := startUpstream(t, w.srv, "127.0.0.2", "BCDF-GHJK"); status {
+		case http.StatusSeeOther:
+			started++
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("start %d: status %d", i, status)
+		}
+	}
+	if started > limit || started+refused != tries {
+		t.Fatalf("one address started %d upstream sign-ins (%d refused) of %d; want at most %d", started, refused, tries, limit)
+	}
+	_, userCode, _ := deviceCode(t, w.srv)
+	if status := startUpstream(t, w.srv, "127.0.0.3", userCode); status != http.StatusSeeOther {
+		t.Fatalf("a user from another address: start answered %d, want 303 to the provider", status)
+	}
+	for range 2 * limit {
+		_, userCode, _ := deviceCode(t, w.srv)
+		newBrowserFrom(t, w.srv.URL, "127.0.0.4").upstreamSignIn(userCode, "bob", "bob-pw").want(t, 200, "Approve access")
+	}
+}
