@@ -74,7 +74,8 @@ type userElement struct {
 type createUserBody struct {
 	Tenant   *string `json:"tenant" opt:"true"`
 	Username *string `json:"username"`
-	Password *string `json:"password"`
+	Password *string `json:"password" opt:"true"`
+	Origin   *string `json:"origin" opt:"true"`
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
@@ -86,9 +87,15 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req := tms.NewUser{Username: *b.Username, Password: *b.Password}
+	req := tms.NewUser{Username: *b.Username}
 	if b.Tenant != nil {
 		req.Tenant = *b.Tenant
+	}
+	if b.Password != nil {
+		req.Password = *b.Password
+	}
+	if b.Origin != nil {
+		req.Origin = store.Origin(*b.Origin)
 	}
 	u, err := a.svc.CreateUser(r.Context(), c, req)
 	if err != nil {

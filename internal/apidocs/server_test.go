@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,10 +23,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/server"
 	"github.com/tmsproject/tms/internal/server/servertest"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
+	"github.com/tmsproject/tms/internal/upstream/providertest"
 )
 
 // checker sends requests to a running server and checks every answer
@@ -194,7 +201,22 @@ func csrf(t *testing.T, page answer) string {
 // once. At the end, no secret seen on the way may be in the audit log.
 func TestServerMatchesSpec(t *testing.T) {
 	doc := loadSpec(t)
-	srv := servertest.StartDev(t, deviceFlowEnv...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The upstream sign-in routes need a real OpenID provider.
+	opts := server.Options{Dev: true, Env: deviceFlowEnv, Listener: ln}
+	upstreamOps := []string{"GET /v1/oauth2/upstream/{id}/start", "GET /v1/oauth2/upstream/{id}/callback",
+		"GET /v1/oauth2/device/otp", "POST /v1/oauth2/device/otp"}
+	withProvider := providertest.Missing() == ""
+	if withProvider {
+		opts.ConfigFile = specProvider(t, "http://"+ln.Addr().String())
+		opts.Env = append([]string{"TMS_OAUTH_UPSTREAM_CAMPUS_CLIENT_SECRET=" + specProviderSecret}, deviceFlowEnv...)
+	} else {
+		t.Logf("not exercising %v: %s", upstreamOps, providertest.Missing())
+	}
+	srv := servertest.Start(t, opts)
 	c := &checker{t: t, doc: doc, base: srv.URL, answers: map[string][]int{}, secrets: map[string]string{}}
 	dev := srv.DevEnv(t)
 	defaultSecret := servertest.AdminSecrets(srv.Stdout.String())["default"]
@@ -553,6 +575,55 @@ func TestServerMatchesSpec(t *testing.T) {
 		c.do(call{op: "GET /v1/oauth2/device/enroll", query: url.Values{"user_code": {"BCDF-GHJK"}}, client: b}, 403)
 	})
 
+	run("upstream sign-in", func(t *testing.T) {
+		if !withProvider {
+			t.Skip(providertest.Missing())
+		}
+		// An administrator admits the provider's user ahead and gives it
+		// a TOTP secret, so the sign-in asks for its code.
+		c.do(call{op: "POST /v1/tms/users", header: testAdmin, json: map[string]any{"username": "dora", "origin": "upstream:campus"}}, 201)
+		c.do(call{op: "POST /v1/tms/users", header: testAdmin, json: map[string]any{"username": "erin", "origin": "upstream:elsewhere"}}, 400)
+		c.do(call{op: "POST /v1/tms/users", header: testAdmin, json: map[string]any{"username": "erin", "origin": "upstream:campus", "password": "a long password"}}, 400)
+		secret := c.do(call{op: "POST /v1/tms/users/{username}/totp", path: map[string]string{"username": "dora"}, header: testAdmin}, 201)
+		totpSecret := c.keep("dora's TOTP secret", secret.str(t, "secret"))
+
+		grant := c.do(call{op: "POST /v1/oauth2/device/code", form: url.Values{"client_id": {"tms-cli"}, "tenant": {"test"}}}, 200)
+		c.keep("upstream device code", grant.str(t, "device_code"))
+		userCode := c.keep("upstream user code", grant.str(t, "user_code"))
+		b := browser()
+		// Discovery runs in the background from the start.
+		var start *url.URL
+		clocktest.Eventually(t, "the provider's button", func() bool {
+			page := c.do(call{op: "GET /v1/oauth2/device/signin", query: url.Values{"user_code": {userCode}}, client: b}, 200)
+			m := startLink.FindSubmatch(page.body)
+			if m != nil {
+				start, _ = url.Parse(html.UnescapeString(string(m[1])))
+			}
+			return m != nil
+		})
+		campus := map[string]string{"id": "campus"}
+		c.do(call{op: "GET /v1/oauth2/upstream/{id}/start", path: map[string]string{"id": "nope"}, query: start.Query(), client: b}, 404)
+		toProvider := c.do(call{op: "GET /v1/oauth2/upstream/{id}/start", path: campus, query: start.Query(), client: b}, 303)
+		callback := providerSignIn(t, b, toProvider.header.Get("Location"), "u-dora", specProviderPassword)
+		q := callback.Query()
+		c.keep("authorization code", q.Get("code"))
+		bogus := url.Values{"state": {"forged"}, "code": {"x"}}
+		c.do(call{op: "GET /v1/oauth2/upstream/{id}/callback", path: campus, query: bogus, client: b}, 400)
+		next := c.do(call{op: "GET /v1/oauth2/upstream/{id}/callback", path: campus, query: q, client: b}, 303)
+		if !strings.Contains(next.header.Get("Location"), "/v1/oauth2/device/otp") {
+			t.Fatalf("after the provider: Location %q", next.header.Get("Location"))
+		}
+		otp := c.do(call{op: "GET /v1/oauth2/device/otp", query: url.Values{"user_code": {userCode}}, client: b}, 200)
+		c.do(call{op: "GET /v1/oauth2/device/otp", query: url.Values{"user_code": {userCode}}}, 403)
+		c.do(call{op: "POST /v1/oauth2/device/otp", client: b, form: url.Values{"csrf": {csrf(t, otp)}, "user_code": {userCode}, "otp": {"12345"}}}, 400)
+		code, err := tms.TOTPCode(totpSecret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.do(call{op: "POST /v1/oauth2/device/otp", client: b, form: url.Values{"csrf": {csrf(t, otp)}, "user_code": {userCode}, "otp": {code}}}, 303)
+		c.do(call{op: "GET /v1/oauth2/device/consent", query: url.Values{"user_code": {userCode}}, client: b}, 200)
+	})
+
 	run("audit", func(t *testing.T) {
 		c.do(call{op: "GET /v1/tms/audit/list", header: testAdmin}, 200)
 		c.do(call{op: "GET /v1/tms/audit/list", header: testAdmin, query: url.Values{"type": {"key.create"}, "limit": {"5"}, "from": {"2020-01-01T00:00:00Z"}}}, 200)
@@ -575,6 +646,9 @@ func TestServerMatchesSpec(t *testing.T) {
 	})
 
 	for _, op := range specRoutes(doc) {
+		if !withProvider && slices.Contains(upstreamOps, op) {
+			continue
+		}
 		statuses := c.answers[op]
 		ok := false
 		for _, s := range statuses {
@@ -685,4 +759,57 @@ func merge(a, b map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// The client secret and the user's password at the provider of the
+// upstream sign-in routes.
+const (
+	specProviderSecret   = "campus client secret"
+	specProviderPassword = "dora's provider password"
+)
+
+var startLink = regexp.MustCompile(`href="([^"]*/v1/oauth2/upstream/campus/start[^"]*)"`)
+
+// specProvider starts a real OpenID provider whose client "tms" has its
+// redirect URI under base, and returns a configuration file with it as the
+// upstream provider "campus" of tenant test.
+func specProvider(t *testing.T, base string) string {
+	t.Helper()
+	p := providertest.Start(t, providertest.Options{
+		Clients: []providertest.Client{{ID: "tms", Secret: specProviderSecret, RedirectURIs: []string{base + "/v1/oauth2/upstream/campus/callback"}}},
+		Accounts: []providertest.Account{{ID: "u-dora", Password: specProviderPassword, AMR: []string{"pwd"},
+			Claims: map[string]any{"preferred_username": "dora"}}},
+	})
+	path := filepath.Join(t.TempDir(), "tms.toml")
+	conf := fmt.Sprintf("[[oauth.upstream]]\nid = \"campus\"\ntenant = \"test\"\nname = \"Campus sign-in\"\nissuer = %q\nclient_id = \"tms\"\ncreate_users = false\n", p.Issuer)
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// providerSignIn follows the redirect to the provider with the browser's
+// cookies, signs in on its login page and returns the callback URL the
+// provider sends the browser back to.
+func providerSignIn(t *testing.T, b *http.Client, location, username, password string) *url.URL {
+	t.Helper()
+	pc := &http.Client{Jar: b.Jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasSuffix(req.URL.Path, "/callback") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	resp, err := pc.Get(location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp = providertest.SubmitLogin(t, pc, resp.Request.URL, page, username, password)
+	resp.Body.Close()
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasSuffix(u.Path, "/v1/oauth2/upstream/campus/callback") {
+		t.Fatalf("the provider did not send the browser back: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return u
 }

@@ -23,7 +23,9 @@ var upstreamButton = regexp.MustCompile(`href="([^"]*/v1/oauth2/upstream/campus/
 
 // TestLoginThroughUpstream is the walk of a user whose tenant signs in
 // through the centre's OpenID Connect provider: a server configured with
-// [[oauth.upstream]] as the README shows, tms login finished in a browser
+// [[oauth.upstream]] as the README shows (but create_users = false, so an
+// administrator admits the user with tms users create --sign-in), tms login
+// finished in a browser
 // through the provider's own login page (which asserts a second factor, so
 // no TMS code is asked), then the login's token works, and a key it
 // creates is accepted by tms authorized-keys.
@@ -46,7 +48,7 @@ tenant = "test"
 name = "Campus sign-in"
 issuer = %q
 client_id = "tms"
-create_users = true
+create_users = false
 `, provider.Issuer)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +57,12 @@ create_users = true
 	admin := cliEnv(srv.DevEnv(t))
 	env := admin.with("HOME="+t.TempDir(), "X_TMS_ADMIN_SECRET=", "X_TMS_CLIENT_SECRET=")
 
+	admin.fails(t, 2, "--sign-in: a user who signs in elsewhere has no TMS password", "users", "create", "--user", "bob",
+		"--sign-in", "upstream:campus", "--password-stdin")
+	admin.fails(t, 1, `origin: "upstream:other" is not`, "users", "create", "--user", "bob", "--sign-in", "upstream:other")
+	if got := field(t, admin.ok(t, "users", "create", "--user", "bob", "--sign-in", "upstream:campus"), "sign-in"); got != "upstream:campus" {
+		t.Fatalf("users create --sign-in: sign-in %q", got)
+	}
 	r := loginWith(t, env, func(link string) string {
 		b := newFormBrowser(t)
 		code := mustParseURL(t, link).Query().Get("user_code")

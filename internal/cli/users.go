@@ -114,21 +114,42 @@ func showUser(o *output, u client.User) {
 
 func newUsersCreateCommand(g *apiGroup) *cobra.Command {
 	var (
-		user string
-		pw   passwordInput
+		user   string
+		signIn string
+		pw     passwordInput
 	)
 	cmd := &cobra.Command{
-		Use:     "create --user NAME [--password-file FILE | --password-stdin]",
-		Short:   "Create a user",
-		Example: "  tms users create --user alice --password-file alice.pw\n  printf '%s\\n' \"$PW\" | tms users create --user bob --password-stdin",
-		Args:    noArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error { return required(cmd, "user") },
-		RunE: g.run(asAdmin, func(ctx context.Context, s *session, _ []string) error {
-			password, err := pw.read(g.stdio, user)
-			if err != nil {
+		Use:   "create --user NAME [--password-file FILE | --password-stdin | --sign-in upstream:ID|ldap:ID]",
+		Short: "Create a user",
+		Long: `Create a user. A local user signs in with a TMS password, read from a file,
+standard input or a prompt. With --sign-in the user signs in through one of
+the tenant's upstream OpenID Connect providers (upstream:ID) or its directory
+(ldap:ID) and has no TMS password; this is how an administrator admits users
+of a provider configured with create_users = false.`,
+		Example: "  tms users create --user alice --password-file alice.pw\n  printf '%s\\n' \"$PW\" | tms users create --user bob --password-stdin\n" +
+			"  tms users create --user carol --sign-in upstream:campus",
+		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := required(cmd, "user"); err != nil {
 				return err
 			}
-			u, err := s.api.CreateUser(ctx, user, password)
+			if signIn != "" && pw.given() {
+				return &usageError{errors.New("--sign-in: a user who signs in elsewhere has no TMS password; leave out --password-file and --password-stdin")}
+			}
+			return nil
+		},
+		RunE: g.run(asAdmin, func(ctx context.Context, s *session, _ []string) error {
+			var u client.User
+			var err error
+			if signIn != "" && signIn != "local" {
+				u, err = s.api.CreateUserFrom(ctx, user, signIn)
+			} else {
+				var password string
+				if password, err = pw.read(g.stdio, user); err != nil {
+					return err
+				}
+				u, err = s.api.CreateUser(ctx, user, password)
+			}
 			if err != nil {
 				return err
 			}
@@ -136,6 +157,7 @@ func newUsersCreateCommand(g *apiGroup) *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&user, "user", "", "username (required)")
+	cmd.Flags().StringVar(&signIn, "sign-in", "", "where the user signs in: `upstream:ID` or ldap:ID (default: local, with a password)")
 	pw.flags(cmd)
 	return cmd
 }

@@ -54,6 +54,18 @@ func (c *Client) CreateUser(ctx context.Context, username, password string) (Use
 	return call[User](ctx, c, http.MethodPost, "/v1/tms/users", nil, body)
 }
 
+// CreateUserFrom registers a user who signs in through an upstream provider
+// or a directory (origin "upstream:<id>" or "ldap:<id>") and has no TMS
+// password (POST /v1/tms/users). It needs administrator credentials.
+func (c *Client) CreateUserFrom(ctx context.Context, username, origin string) (User, error) {
+	body := struct {
+		Tenant   string `json:"tenant,omitempty"`
+		Username string `json:"username"`
+		Origin   string `json:"origin"`
+	}{c.Creds.Tenant, username, origin}
+	return call[User](ctx, c, http.MethodPost, "/v1/tms/users", nil, body)
+}
+
 // GetUser returns a user (GET /v1/tms/users/{username}).
 func (c *Client) GetUser(ctx context.Context, username string) (User, error) {
 	return call[User](ctx, c, http.MethodGet, pathf("/v1/tms/users/%s", username), nil, nil)

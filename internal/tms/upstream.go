@@ -70,6 +70,23 @@ func (s *Service) PasswordSignIn(tenant string) bool {
 	return !slices.Contains(s.accounts.opts.NoPasswordTenants, tenant)
 }
 
+// checkOrigin accepts local and the origins of the tenant's upstream
+// providers and directory.
+func (s *Service) checkOrigin(tenant string, o store.Origin) error {
+	if o.IsLocal() {
+		return nil
+	}
+	for _, r := range s.accounts.opts.Upstreams {
+		if r.Tenant == tenant && o == store.UpstreamOrigin(r.ID) {
+			return nil
+		}
+	}
+	if d, ok := s.directoryOf(tenant); ok && o == store.LDAPOrigin(d.ID) {
+		return nil
+	}
+	return newError(KindInvalid, "origin: %q is not \"local\" nor an upstream provider or directory of tenant %s", truncate(string(o), 80), tenant)
+}
+
 // UpstreamSignIn is a sign-in for a device authorization that an upstream
 // provider has verified.
 type UpstreamSignIn struct {

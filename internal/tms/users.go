@@ -49,7 +49,11 @@ func checkPassword(password string) error {
 type NewUser struct {
 	Tenant   string
 	Username string
+	// Password is required for a local user and refused for the others.
 	Password string
+	// Origin is where the user signs in; "" means local. A user of an
+	// upstream provider or a directory of the tenant has no TMS password.
+	Origin store.Origin
 }
 
 // passwordError converts a hashing failure into an *Error.
@@ -75,25 +79,41 @@ func (s *Service) authUsers(ctx context.Context, c Credentials, bodyTenant, acti
 }
 
 // CreateUser registers a user who signs in through the device flow's
-// browser pages. The tenant administrator must call it. The user enrols
-// TOTP at the first sign-in unless an administrator provisions it first.
+// browser pages: with a TMS password, or, with an Origin, through one of
+// the tenant's upstream providers or its directory (for a provider that
+// does not create users itself). The tenant administrator must call it.
+// The user enrols TOTP at the first sign-in unless an administrator
+// provisions it first or the provider asserts a second factor.
 func (s *Service) CreateUser(ctx context.Context, c Credentials, req NewUser) (store.User, error) {
 	if err := checkUsername(req.Username); err != nil {
 		return store.User{}, err
 	}
-	if err := checkPassword(req.Password); err != nil {
-		return store.User{}, err
+	if req.Origin.IsLocal() {
+		if req.Password == "" {
+			return store.User{}, newError(KindInvalid, "password: missing; a local user needs one")
+		}
+		if err := checkPassword(req.Password); err != nil {
+			return store.User{}, err
+		}
+	} else if req.Password != "" {
+		return store.User{}, newError(KindInvalid, "password: a user who signs in through %s has no TMS password", req.Origin)
 	}
 	tenant, err := s.authUsers(ctx, c, req.Tenant, "create users")
 	if err != nil {
 		return store.User{}, err
 	}
-	hash, err := s.accounts.passwords.hash(ctx, req.Password)
-	if err != nil {
-		return store.User{}, passwordError(err)
+	if err := s.checkOrigin(tenant, req.Origin); err != nil {
+		return store.User{}, err
+	}
+	hash := ""
+	if req.Origin.IsLocal() {
+		if hash, err = s.accounts.passwords.hash(ctx, req.Password); err != nil {
+			return store.User{}, passwordError(err)
+		}
 	}
 	now := s.now()
-	u := store.User{Tenant: tenant, Username: req.Username, PasswordHash: hash, Enabled: true, Created: now, Updated: now}
+	u := store.User{Tenant: tenant, Username: req.Username, Origin: req.Origin.Stored(), PasswordHash: hash, Enabled: true,
+		Created: now, Updated: now}
 	err = s.store.CreateUser(ctx, u)
 	if errors.Is(err, store.ErrConflict) {
 		return store.User{}, &Error{Kind: KindConflict, Err: err, Message: "User " + req.Username + " already exists in tenant " + tenant + "."}

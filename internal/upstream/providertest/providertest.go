@@ -94,12 +94,25 @@ func scriptDir(t testing.TB) string {
 	}
 }
 
-// Start runs a provider until the test ends.
+// Missing says why no provider can run here (node is not installed), or
+// returns "" when one can.
+func Missing() string {
+	if _, err := exec.LookPath("node"); err != nil {
+		return "node is missing; install Debian's nodejs and npm packages (scripts/test.sh does as root)"
+	}
+	return ""
+}
+
+// Start runs a provider until the test ends. It skips the test when node
+// is missing.
 func Start(t testing.TB, opts Options) *Provider {
 	t.Helper()
+	if why := Missing(); why != "" {
+		t.Skip("skipping: " + why)
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("skipping: node is missing; install Debian's nodejs and npm packages (scripts/test.sh does as root)")
+		t.Fatal(err)
 	}
 	dir := scriptDir(t)
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
