@@ -48,7 +48,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// FailureWindow folds authentication failures per source: within this
+	// FailureWindow folds authentication failures and other failed
+	// requests (see authFailure) per source: within this
 	// window after the first failure of a source (its address, or IPv6
 	// /64, with the event's type, outcome and tenant), the failures that
 	// follow become one entry with a repeats count, written when the
@@ -277,10 +278,20 @@ func newSourceFolder(window time.Duration) *sourceFolder {
 	return &sourceFolder{window: window, windows: make(map[sourceKey]*sourceWindow), perSource: make(map[string]int)}
 }
 
-// authFailure reports whether e is an authentication failure: a request
-// with missing or wrong credentials, or one refused for too many attempts.
+// authFailure reports whether e folds per source: an authentication
+// failure (a request with missing or wrong credentials, or one refused for
+// too many attempts), any other failed request but a key lookup (lookups
+// fold by key), and a code entry, which anyone can send and which looks
+// nothing up. Anyone can make such events at request rate, with made-up
+// codes, tokens or grants.
 func authFailure(e store.AuditEvent) bool {
-	return e.Type == TypeAuthFailure || e.Outcome == OutcomeDenied
+	switch {
+	case e.Type == TypeAuthFailure, e.Outcome == OutcomeDenied:
+		return true
+	case e.Type == TypeKeyRetrieve:
+		return false
+	}
+	return e.Outcome != OutcomeSuccess || e.Type == TypeDeviceCodeEntry
 }
 
 // take folds e into its source's open window and reports whether it did.

@@ -8,8 +8,8 @@ type Audit struct {
 	Enabled bool `toml:"enabled" comment:"Record security events (keys issued, retrieved and refused; changes; sign-ins; failed\nauthentication) in the audit log, listed by \"tms audit\" and GET /v1/tms/audit/list."`
 	// Retention is how long events are kept; 0 keeps them forever.
 	Retention Duration `toml:"retention" comment:"How long audit events are kept; older ones are deleted every hour. \"0s\" keeps them forever."`
-	// FailureWindow folds authentication failures per source address.
-	FailureWindow Duration `toml:"failure_window" comment:"Authentication failures from one address (an IPv6 /64) within this window after its first are\nwritten as one entry with a repeats count, whatever client ids they name. \"0s\" folds only repeats\nwithin 200ms."`
+	// FailureWindow folds failed requests per source address.
+	FailureWindow Duration `toml:"failure_window" comment:"Failed requests (but key lookups) and code entries from one address (an IPv6 /64) within this\nwindow after its first are written as one entry with a repeats count, whatever client ids they name. \"0s\" folds only repeats\nwithin 200ms."`
 }
 
 // defaultAudit returns the built-in [audit] settings: on, kept 90 days.

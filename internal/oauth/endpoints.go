@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tmsproject/tms/internal/audit"
 	"github.com/tmsproject/tms/internal/metrics"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
@@ -372,6 +373,12 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, err, client.style == store.PollHeader)
 		return
+	}
+	if owner.Tenant == "" {
+		// Nothing was revoked: the answer is 200 all the same (RFC 7009
+		// §2.2), but the audit log records a refusal, which folds per
+		// source like other made-up credentials.
+		audit.Note(r.Context(), func(f *audit.Facts) { f.Outcome = audit.OutcomeRefused })
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

@@ -73,6 +73,8 @@ type serverOptions struct {
 	maxLive int
 	// audit records the audit log, written within milliseconds.
 	audit bool
+	// auditWindow is the audit log's failure window (0: none).
+	auditWindow time.Duration
 	// clock, when set, is the service's clock; otherwise it uses the
 	// real time.
 	clock *clocktest.Clock
@@ -143,7 +145,7 @@ func startServer(t *testing.T, b backend, o serverOptions) *testServer {
 	h := oauth.New(oauth.Options{Service: svc, AttemptsPerMinute: o.attempts, AttemptsPerMinuteTotal: o.attemptsTotal, Now: ts.limiter.Now,
 		Metrics: ts.metrics, NotFound: api.NotFound, Upstreams: upstreams})
 	if o.audit {
-		ts.audit = audit.New(st, audit.Options{FlushInterval: 5 * time.Millisecond})
+		ts.audit = audit.New(st, audit.Options{FlushInterval: 5 * time.Millisecond, FailureWindow: o.auditWindow})
 		t.Cleanup(func() {
 			if err := ts.audit.Close(context.Background()); err != nil {
 				t.Errorf("close audit recorder: %v", err)
