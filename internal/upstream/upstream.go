@@ -75,8 +75,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// maxResponseBytes bounds what is read from the provider in one answer.
-const maxResponseBytes = 1 << 20
+// maxResponseBytes bounds what is read from the provider in one answer,
+// and maxConnsPerHost the connections open to it.
+const (
+	maxResponseBytes = 1 << 20
+	maxConnsPerHost  = 16
+)
 
 // Provider is one upstream OpenID Connect provider. It is safe for
 // concurrent use.
@@ -116,7 +120,10 @@ func New(cfg Config) *Provider {
 	}
 	transport := cfg.Transport
 	if transport == nil {
-		transport = http.DefaultTransport.(*http.Transport).Clone()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Sign-ins wait at most the timeout for one of these connections.
+		t.MaxConnsPerHost = maxConnsPerHost
+		transport = t
 	}
 	return &Provider{cfg: cfg, client: &http.Client{
 		Timeout:   cfg.Timeout,
