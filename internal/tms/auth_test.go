@@ -2,6 +2,7 @@ package tms
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -48,7 +49,10 @@ func TestUnknownIDDoesTheSameWork(t *testing.T) {
 				})
 			}
 			known, unknown := allocs(tc.known), allocs(tc.unknown)
-			if known != unknown {
+			// One allocation apart is noise: the race detector makes
+			// sync.Pool (used by fmt) drop items at random. Leaving out
+			// the comparison saves three; a database read costs dozens.
+			if math.Abs(known-unknown) > 1 {
 				t.Fatalf("a known id with a wrong secret allocates %v times, an unknown id %v: they do different work", known, unknown)
 			}
 		})
