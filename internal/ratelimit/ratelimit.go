@@ -6,6 +6,7 @@
 package ratelimit
 
 import (
+	"crypto/sha256"
 	"net/netip"
 	"sync"
 	"time"
@@ -26,7 +27,9 @@ type Options struct {
 	// attempt for a Window after its last refusal starts afresh.
 	MaxBackoff time.Duration
 	// MaxKeys bounds the keys tracked at once (default 100,000). Beyond it,
-	// full buckets are forgotten first, then the least recently seen.
+	// full buckets are forgotten first, then the least recently seen. A
+	// key longer than 64 bytes is kept as its SHA-256, so each key takes
+	// bounded memory too.
 	MaxKeys int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -105,6 +108,7 @@ func (l *Limiter) Take(keys ...string) (Ticket, time.Duration) {
 		if k == "" {
 			continue
 		}
+		k = storedKey(k)
 		b := l.bucket(k, now)
 		bs = append(bs, b)
 		taken = append(taken, k)
@@ -132,7 +136,7 @@ func (l *Limiter) Wait(keys ...string) time.Duration {
 	now := l.opts.Now()
 	var wait time.Duration
 	for _, k := range keys {
-		b, ok := l.buckets[k]
+		b, ok := l.buckets[storedKey(k)]
 		if !ok {
 			continue
 		}
@@ -145,6 +149,19 @@ func (l *Limiter) Wait(keys ...string) time.Duration {
 		}
 	}
 	return wait
+}
+
+// maxKeyLen bounds the memory one key takes: a longer key (such as an
+// account name of a megabyte that anyone can send) is kept as its SHA-256.
+const maxKeyLen = 64
+
+// storedKey is the key a bucket is kept under.
+func storedKey(k string) string {
+	if len(k) <= maxKeyLen {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "\x00sha256:" + string(sum[:])
 }
 
 // strike refuses an empty bucket: it counts the refusal and blocks the key

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -147,5 +148,43 @@ func BenchmarkTake(b *testing.B) {
 	for b.Loop() {
 		l.Take(keys[i%len(keys)], "alice\x00"+keys[i%len(keys)])
 		i++
+	}
+}
+
+// TestLongKeysTakeBoundedMemory: keys as long as a request body (an
+// account name anyone can make up) are each kept in a bounded number of
+// bytes, and still counted apart from each other and together with
+// themselves, refunds included.
+func TestLongKeysTakeBoundedMemory(t *testing.T) {
+	clock := clocktest.New(time.Date(2026, 7, 13, 12, 0, 0, 0, time.UTC))
+	l := New(Options{Burst: 1, Window: time.Minute, Now: clock.Now})
+	long := func(i int) string { return strings.Repeat("a", 1<<20) + fmt.Sprint(i) }
+	for i := range 20 {
+		if _, wait := l.Take(long(i)); wait > 0 {
+			t.Fatalf("key %d: refused at its first attempt", i)
+		}
+	}
+	for k := range l.buckets {
+		if len(k) > 128 {
+			t.Fatalf("a key is kept in %d bytes", len(k))
+		}
+	}
+	if l.Len() != 20 {
+		t.Fatalf("%d keys tracked, want 20", l.Len())
+	}
+	if _, wait := l.Take(long(3)); wait <= 0 {
+		t.Fatal("a long key's second attempt was not counted with its first")
+	}
+	if l.Wait(long(3)) <= 0 || l.Wait(long(20)) != 0 {
+		t.Fatal("Wait does not find long keys")
+	}
+	clock.Add(time.Hour)
+	tk, wait := l.Take(long(5))
+	if wait > 0 {
+		t.Fatal("a long key was refused after its window")
+	}
+	tk.Refund()
+	if _, wait := l.Take(long(5)); wait > 0 {
+		t.Fatal("a refund did not give a long key its attempt back")
 	}
 }
