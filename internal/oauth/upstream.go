@@ -112,14 +112,8 @@ func (h *Handler) upstreamStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || !validSessionValue(c.Value) {
-		h.badForm(w, r)
-		return
-	}
-	s := session{value: c.Value}
-	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get(csrfField)), []byte(s.csrf())) != 1 {
-		h.badForm(w, r)
+	s, ok := h.checkLink(w, r)
+	if !ok {
 		return
 	}
 	// A start keeps a flow in a table shared by every client until its
@@ -156,6 +150,23 @@ func (h *Handler) upstreamStart(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
+// checkLink verifies that a link comes from a page of this session: the
+// session cookie is present and the CSRF parameter matches it. Otherwise
+// it answers the request and returns false.
+func (h *Handler) checkLink(w http.ResponseWriter, r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || !validSessionValue(c.Value) {
+		h.badForm(w, r)
+		return session{}, false
+	}
+	s := session{value: c.Value}
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get(csrfField)), []byte(s.csrf())) != 1 {
+		h.badForm(w, r)
+		return session{}, false
+	}
+	return s, true
+}
+
 // upstreamUnavailable answers that the provider cannot be reached; the
 // device request stays as it was.
 func (h *Handler) upstreamUnavailable(w http.ResponseWriter, r *http.Request, up Upstream, s session, userCode string) {
@@ -188,47 +199,15 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := h.sessionFor(w, r)
-	a, ok := h.admit(w, r, "")
+	flow, ok := h.takeFlow(w, r, up, s)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	flow, ok := h.pending.Take(q.Get("state"))
-	if !ok || flow.Upstream != up.ID || subtle.ConstantTimeCompare([]byte(flow.SessionHash), []byte(s.hash())) != 1 {
-		h.upstreamResult(r, up, metrics.UpstreamBadState)
-		a.failed()
-		h.result(w, r, http.StatusBadRequest, "Please sign in again", "error",
-			"This sign-in did not start in this browser, took too long, or was already used. "+
-				"Enter your code again and sign in once more; your device keeps waiting.", true)
-		return
-	}
 	userCode := tms.FormatUserCode(flow.UserCode)
-	// The state was this browser's own: what follows is no guess, and the
-	// start it completes gives its attempt back too (the flow is gone).
-	a.refund()
-	a.refund()
-	if iss := q.Get("iss"); iss != "" && iss != up.Provider.Issuer() {
-		// RFC 9207: the answer comes from another provider than the one
-		// the browser was sent to.
-		h.upstreamExchangeFailed(w, r, up, s, userCode, fmt.Errorf("%w: the answer names the issuer %q", upstream.ErrInvalidToken, iss))
+	if h.providerRefused(w, r, up, s, userCode) {
 		return
 	}
-	if e := q.Get("error"); e != "" {
-		if e == "access_denied" {
-			h.upstreamResult(r, up, metrics.UpstreamAccessDenied)
-			h.retryPage(w, r, s, userCode, http.StatusForbidden, "Sign-in cancelled",
-				"The sign-in at "+up.Name+" was cancelled or refused. You can try again.")
-			return
-		}
-		if !providerError.MatchString(e) {
-			e = "unknown"
-		}
-		h.upstreamResult(r, up, metrics.UpstreamProviderError)
-		h.retryPage(w, r, s, userCode, http.StatusBadGateway, "Sign-in failed",
-			up.Name+" answered with the error "+e+". Try again, or ask your administrator.")
-		return
-	}
-	id, err := up.Provider.Exchange(r.Context(), q.Get("code"), flow.Secrets)
+	id, err := up.Provider.Exchange(r.Context(), r.URL.Query().Get("code"), flow.Secrets)
 	if err != nil {
 		h.upstreamExchangeFailed(w, r, up, s, userCode, err)
 		return
@@ -237,19 +216,7 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		Username: id.Username, AMR: id.AMR, ACR: id.ACR})
 	noteUser(r, id.Username, res.View)
 	if err != nil {
-		var fe *tms.FlowError
-		result := metrics.UpstreamError
-		if errors.As(err, &fe) {
-			switch fe.Reason {
-			case tms.FlowNoSecondFactor:
-				result = metrics.UpstreamNoMFA
-			case tms.FlowRefused:
-				result = metrics.UpstreamRefused
-			case tms.FlowExpired, tms.FlowDecided, tms.FlowBadCode:
-				result = metrics.UpstreamExpired
-			}
-		}
-		h.upstreamResult(r, up, result)
+		h.upstreamResult(r, up, signInResult(err))
 		h.flowFailure(w, r, s, userCode, err, nil)
 		return
 	}
@@ -264,6 +231,75 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		h.upstreamResult(r, up, metrics.UpstreamTOTP)
 		redirect(w, r, otpPath, res.View.UserCode)
 	}
+}
+
+// takeFlow takes the flow of the callback's state, which must be this
+// browser session's and this provider's, or answers the callback.
+func (h *Handler) takeFlow(w http.ResponseWriter, r *http.Request, up Upstream, s session) (upstream.Flow, bool) {
+	a, ok := h.admit(w, r, "")
+	if !ok {
+		return upstream.Flow{}, false
+	}
+	flow, ok := h.pending.Take(r.URL.Query().Get("state"))
+	if !ok || flow.Upstream != up.ID || subtle.ConstantTimeCompare([]byte(flow.SessionHash), []byte(s.hash())) != 1 {
+		h.upstreamResult(r, up, metrics.UpstreamBadState)
+		a.failed()
+		h.result(w, r, http.StatusBadRequest, "Please sign in again", "error",
+			"This sign-in did not start in this browser, took too long, or was already used. "+
+				"Enter your code again and sign in once more; your device keeps waiting.", true)
+		return upstream.Flow{}, false
+	}
+	// The state was this browser's own: what follows is no guess, and the
+	// start it completes gives its attempt back too (the flow is gone).
+	a.refund()
+	a.refund()
+	return flow, true
+}
+
+// providerRefused answers a callback that carries the provider's error
+// instead of a code, or that names another issuer, and reports whether it
+// did.
+func (h *Handler) providerRefused(w http.ResponseWriter, r *http.Request, up Upstream, s session, userCode string) bool {
+	q := r.URL.Query()
+	if iss := q.Get("iss"); iss != "" && iss != up.Provider.Issuer() {
+		// RFC 9207: the answer comes from another provider than the one
+		// the browser was sent to.
+		h.upstreamExchangeFailed(w, r, up, s, userCode, fmt.Errorf("%w: the answer names the issuer %q", upstream.ErrInvalidToken, iss))
+		return true
+	}
+	e := q.Get("error")
+	switch {
+	case e == "":
+		return false
+	case e == "access_denied":
+		h.upstreamResult(r, up, metrics.UpstreamAccessDenied)
+		h.retryPage(w, r, s, userCode, http.StatusForbidden, "Sign-in cancelled",
+			"The sign-in at "+up.Name+" was cancelled or refused. You can try again.")
+		return true
+	case !providerError.MatchString(e):
+		e = "unknown"
+	}
+	h.upstreamResult(r, up, metrics.UpstreamProviderError)
+	h.retryPage(w, r, s, userCode, http.StatusBadGateway, "Sign-in failed",
+		up.Name+" answered with the error "+e+". Try again, or ask your administrator.")
+	return true
+}
+
+// signInResult is the metric result of a sign-in the rules refused.
+func signInResult(err error) string {
+	var fe *tms.FlowError
+	if !errors.As(err, &fe) {
+		return metrics.UpstreamError
+	}
+	switch fe.Reason {
+	case tms.FlowNoSecondFactor:
+		return metrics.UpstreamNoMFA
+	case tms.FlowRefused:
+		return metrics.UpstreamRefused
+	case tms.FlowExpired, tms.FlowDecided, tms.FlowBadCode:
+		return metrics.UpstreamExpired
+	}
+	return metrics.UpstreamError
 }
 
 // upstreamExchangeFailed answers a code exchange or ID token that failed.
