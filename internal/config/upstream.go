@@ -82,8 +82,8 @@ func (u *Upstream) SecretEnv() string {
 // Secret returns the client secret Load found.
 func (u *Upstream) Secret() string { return u.secret }
 
-// SetSecret sets the client secret, as Load does from the configured source.
-func (u *Upstream) SetSecret(secret, source string) { u.secret, u.secretSource = secret, source }
+// setSecret records the client secret and where it came from.
+func (u *Upstream) setSecret(secret, source string) { u.secret, u.secretSource = secret, source }
 
 // maxSecretFile bounds what is read from a client_secret_file.
 const maxSecretFile = 4096
@@ -97,11 +97,11 @@ func loadUpstreamSecrets(o *OAuth, vars map[string]string) error {
 		key := u.key(i)
 		var sources []string
 		if u.ClientSecret != "" {
-			u.SetSecret(u.ClientSecret, "client_secret")
+			u.setSecret(u.ClientSecret, "client_secret")
 			sources = append(sources, key+".client_secret")
 		}
 		if v, ok := vars[u.SecretEnv()]; ok && u.ID != "" {
-			u.SetSecret(strings.TrimSpace(v), "env "+u.SecretEnv())
+			u.setSecret(strings.TrimSpace(v), "env "+u.SecretEnv())
 			sources = append(sources, "environment variable "+u.SecretEnv())
 		}
 		if u.ClientSecretFile != "" {
@@ -111,7 +111,7 @@ func loadUpstreamSecrets(o *OAuth, vars map[string]string) error {
 				errs = append(errs, fmt.Errorf("%s.client_secret_file: %w", key, err))
 				continue
 			}
-			u.SetSecret(strings.TrimSpace(string(data)), "file "+u.ClientSecretFile)
+			u.setSecret(strings.TrimSpace(string(data)), "file "+u.ClientSecretFile)
 		}
 		switch {
 		case len(sources) > 1:
