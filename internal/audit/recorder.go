@@ -280,16 +280,18 @@ func newSourceFolder(window time.Duration) *sourceFolder {
 
 // authFailure reports whether e folds per source: an authentication
 // failure (a request with missing or wrong credentials, or one refused for
-// too many attempts), any other failed request but a key lookup (lookups
-// fold by key), and a code entry, which anyone can send and which looks
-// nothing up. Anyone can make such events at request rate, with made-up
-// codes, tokens or grants.
+// too many attempts), any other failed request, and a code entry, which
+// anyone can send and which looks nothing up. Anyone can make such events
+// at request rate, with made-up codes, tokens, grants or fingerprints. A
+// failed key lookup folds per source only when it concerns no tenant's key
+// (a key nobody has, or a malformed lookup); the refusal of a real key is
+// an entry of its own.
 func authFailure(e store.AuditEvent) bool {
 	switch {
 	case e.Type == TypeAuthFailure, e.Outcome == OutcomeDenied:
 		return true
 	case e.Type == TypeKeyRetrieve:
-		return false
+		return e.Outcome != OutcomeSuccess && e.Tenant == ""
 	}
 	return e.Outcome != OutcomeSuccess || e.Type == TypeDeviceCodeEntry
 }

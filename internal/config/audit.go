@@ -9,7 +9,7 @@ type Audit struct {
 	// Retention is how long events are kept; 0 keeps them forever.
 	Retention Duration `toml:"retention" comment:"How long audit events are kept; older ones are deleted every hour. \"0s\" keeps them forever."`
 	// FailureWindow folds failed requests per source address.
-	FailureWindow Duration `toml:"failure_window" comment:"Failed requests (but key lookups) and code entries from one address (an IPv6 /64) within this\nwindow after its first are written as one entry with a repeats count, whatever client ids they name. \"0s\" folds only repeats\nwithin 200ms."`
+	FailureWindow Duration `toml:"failure_window" comment:"Failed requests (key lookups only of keys no tenant has) and code entries from one address\n(an IPv6 /64) within this window after its first are written as one entry with a repeats count, whatever client ids they name. \"0s\" folds only repeats\nwithin 200ms."`
 }
 
 // defaultAudit returns the built-in [audit] settings: on, kept 90 days.
