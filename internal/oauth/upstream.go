@@ -327,7 +327,12 @@ func (h *Handler) upstreamExchangeFailed(w http.ResponseWriter, r *http.Request,
 // showOTP asks the user who signed in through a provider for the TMS TOTP
 // code.
 func (h *Handler) showOTP(w http.ResponseWriter, r *http.Request, s session, typed string, status int, msg string) {
+	a, ok := h.admit(w, r, "")
+	if !ok {
+		return
+	}
 	view, err := h.svc.SecondFactorView(r.Context(), typed, s.hash())
+	settle(a, err)
 	if err != nil {
 		h.flowFailure(w, r, s, typed, err, nil)
 		return

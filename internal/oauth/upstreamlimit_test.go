@@ -80,3 +80,27 @@ func TestUpstreamStartsCountPerAddress(t *testing.T) {
 		newBrowserFrom(t, w.srv.URL, "127.0.0.4").upstreamSignIn(userCode, "bob", "bob-pw").want(t, 200, "Approve access")
 	}
 }
+
+// TestOneTimeCodePageCounts: the one-time code page after an upstream
+// sign-in takes a user code like the other pages, and counts toward the
+// same limit of the address: made-up codes from one address are looked up
+// at most the limit's number of times.
+func TestOneTimeCodePageCounts(t *testing.T) {
+	srv := startServer(t, sqliteBackend, serverOptions{})
+	br := newBrowserFrom(t, srv.URL, "127.0.0.5")
+	const tries, limit = 40, 10
+	looked, refused := 0, 0
+	for i := range tries {
+		switch p := br.get(oauth.DevicePath + "/otp?user_code=" + url.QueryEscape(madeUpCode(i))); p.status {
+		case http.StatusTooManyRequests:
+			refused++
+		case http.StatusForbidden:
+			looked++
+		default:
+			t.Fatalf("one-time code page %d: status %d:\n%s", i, p.status, p.body)
+		}
+	}
+	if looked > limit || looked+refused != tries {
+		t.Fatalf("%d made-up codes looked up on the one-time code page (%d refused) of %d; want at most %d", looked, refused, tries, limit)
+	}
+}
