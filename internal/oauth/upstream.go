@@ -349,14 +349,21 @@ func (h *Handler) otpPage(w http.ResponseWriter, r *http.Request) {
 // submitOTP checks the TOTP code after an upstream sign-in.
 func (h *Handler) submitOTP(w http.ResponseWriter, r *http.Request) {
 	s, ok := h.acceptForm(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.admit(w, r, "")
-	if !ok {
+	if !ok || h.held(w, r) {
 		return
 	}
 	typed := r.PostFormValue("user_code")
+	// A wrong code is a failed sign-in of the account this session signed
+	// in as at the provider, and counts against it as a wrong password
+	// does. (A session that signed in for no such code names no account.)
+	var account string
+	if view, err := h.svc.SecondFactorView(r.Context(), typed, s.hash()); err == nil {
+		account = view.Username
+	}
+	a, ok := h.admit(w, r, account)
+	if !ok {
+		return
+	}
 	view, err := h.svc.ConfirmEnrollment(r.Context(), typed, s.hash(), r.PostFormValue("otp"))
 	settle(a, err)
 	noteUser(r, "", view)

@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,4 +104,42 @@ func TestOneTimeCodePageCounts(t *testing.T) {
 	if looked > limit || looked+refused != tries {
 		t.Fatalf("%d made-up codes looked up on the one-time code page (%d refused) of %d; want at most %d", looked, refused, tries, limit)
 	}
+}
+
+// TestOneTimeCodeGuessesCountPerAccount: after an upstream sign-in, wrong
+// TMS one-time codes are failed sign-ins of the account, as with a
+// password: from one address, the account's limit holds across logins
+// (an attacker who knows the provider password cannot try codes at the
+// address's higher rate), while the owner signs in from another address.
+func TestOneTimeCodeGuessesCountPerAccount(t *testing.T) {
+	w := newUpstreamWorld(t, sqliteBackend, worldOptions{local: tms.LocalTOTPWhenNoMFA})
+	code, userCode, _ := deviceCode(t, w.srv)
+	owner := newBrowserFrom(t, w.srv.URL, "127.0.0.8")
+	p := owner.upstreamSignIn(userCode, "alice", "alice-pw").want(t, 200, "Set up your authenticator app")
+	secret := strings.ReplaceAll(enrollSecret.FindStringSubmatch(p.body)[1], " ", "")
+	p = owner.submit(p, oauth.DevicePath+"/enroll", url.Values{"user_code": {userCode}, "otp": {w.totp(t, secret, 0)}}).want(t, 200, "Approve access")
+	w.approve(t, owner, p, userCode, code)
+
+	const accountFailures = 5 // the default oauth.account_failures
+	var statuses []int
+	for round := range 2 {
+		_, userCode, _ := deviceCode(t, w.srv)
+		attacker := newBrowserFrom(t, w.srv.URL, "127.0.0.7")
+		p := attacker.upstreamSignIn(userCode, "alice", "alice-pw").want(t, 200, "Enter your one-time code")
+		csrf := p.field(t, "csrf")
+		for range accountFailures - 1 - round {
+			r := attacker.submit(p, oauth.DevicePath+"/otp", url.Values{"csrf": {csrf}, "user_code": {userCode}, "otp": {"000000"}})
+			statuses = append(statuses, r.status)
+		}
+	}
+	want := []int{401, 401, 401, 401, 401, 429, 429} // accountFailures wrong codes, then the account's backoff
+	if !slices.Equal(statuses, want) {
+		t.Fatalf("wrong one-time codes of one account from one address answered %v, want %v", statuses, want)
+	}
+
+	code, userCode, _ = deviceCode(t, w.srv)
+	owner = newBrowserFrom(t, w.srv.URL, "127.0.0.8")
+	p = owner.upstreamSignIn(userCode, "alice", "alice-pw").want(t, 200, "Enter your one-time code")
+	p = owner.submit(p, oauth.DevicePath+"/otp", url.Values{"user_code": {userCode}, "otp": {w.totp(t, secret, 1)}}).want(t, 200, "Approve access")
+	w.approve(t, owner, p, userCode, code)
 }
