@@ -199,21 +199,24 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := h.sessionFor(w, r)
-	flow, ok := h.takeFlow(w, r, up, s)
+	flow, a, ok := h.takeFlow(w, r, up, s)
 	if !ok {
 		return
 	}
 	userCode := tms.FormatUserCode(flow.UserCode)
 	if h.providerRefused(w, r, up, s, userCode) {
+		a.refund()
 		return
 	}
 	id, err := up.Provider.Exchange(r.Context(), r.URL.Query().Get("code"), flow.Secrets)
 	if err != nil {
+		a.refund()
 		h.upstreamExchangeFailed(w, r, up, s, userCode, err)
 		return
 	}
 	res, err := h.svc.SignInUpstream(r.Context(), tms.UpstreamSignIn{Upstream: up.ID, UserCode: userCode, SessionHash: s.hash(),
 		Username: id.Username, AMR: id.AMR, ACR: id.ACR})
+	settle(a, err)
 	noteUser(r, id.Username, res.View)
 	if err != nil {
 		h.upstreamResult(r, up, signInResult(err))
@@ -234,11 +237,13 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 // takeFlow takes the flow of the callback's state, which must be this
-// browser session's and this provider's, or answers the callback.
-func (h *Handler) takeFlow(w http.ResponseWriter, r *http.Request, up Upstream, s session) (upstream.Flow, bool) {
+// browser session's and this provider's, or answers the callback. It
+// returns the callback's attempt, for the caller to settle: the code of
+// the flow is yet to be looked up.
+func (h *Handler) takeFlow(w http.ResponseWriter, r *http.Request, up Upstream, s session) (upstream.Flow, attempt, bool) {
 	a, ok := h.admit(w, r, "")
 	if !ok {
-		return upstream.Flow{}, false
+		return upstream.Flow{}, attempt{}, false
 	}
 	flow, ok := h.pending.Take(r.URL.Query().Get("state"))
 	if !ok || flow.Upstream != up.ID || subtle.ConstantTimeCompare([]byte(flow.SessionHash), []byte(s.hash())) != 1 {
@@ -247,13 +252,12 @@ func (h *Handler) takeFlow(w http.ResponseWriter, r *http.Request, up Upstream, 
 		h.result(w, r, http.StatusBadRequest, "Please sign in again", "error",
 			"This sign-in did not start in this browser, took too long, or was already used. "+
 				"Enter your code again and sign in once more; your device keeps waiting.", true)
-		return upstream.Flow{}, false
+		return upstream.Flow{}, attempt{}, false
 	}
-	// The state was this browser's own: what follows is no guess, and the
-	// start it completes gives its attempt back too (the flow is gone).
+	// The state was this browser's own and its flow is gone: the start
+	// gets its attempt back.
 	a.refund()
-	a.refund()
-	return flow, true
+	return flow, a, true
 }
 
 // providerRefused answers a callback that carries the provider's error

@@ -143,3 +143,38 @@ func TestOneTimeCodeGuessesCountPerAccount(t *testing.T) {
 	p = owner.submit(p, oauth.DevicePath+"/otp", url.Values{"user_code": {userCode}, "otp": {w.totp(t, secret, 1)}}).want(t, 200, "Approve access")
 	w.approve(t, owner, p, userCode, code)
 }
+
+// TestUpstreamCodeGuessesCount: someone with an account at the provider
+// who signs in there again and again, each time for a made-up user code,
+// has at most the address's limit of codes looked up: a callback gives
+// the start its attempt back, but a code that does not exist keeps the
+// callback's own counted.
+func TestUpstreamCodeGuessesCount(t *testing.T) {
+	w := newUpstreamWorld(t, sqliteBackend, worldOptions{})
+	const tries, limit = 20, 10
+	looked, refused := 0, 0
+	for i := range tries {
+		br := newBrowserFrom(t, w.srv.URL, "127.0.0.9")
+		p := br.get(oauth.DevicePath + "/signin?tenant=" + tms.TestTenant + "&user_code=" + url.QueryEscape(madeUpCode(i)))
+		if p.status == http.StatusOK {
+			m := upstreamLink.FindStringSubmatch(p.body)
+			if m == nil {
+				t.Fatalf("no button of the provider on the sign-in page:\n%s", p.body)
+			}
+			if p = br.get(html.UnescapeString(m[1])); p.status == http.StatusOK {
+				p = br.providerLogin(p, "bob", "bob-pw")
+			}
+		}
+		switch {
+		case p.status == http.StatusTooManyRequests:
+			refused++
+		case p.status == http.StatusBadRequest && strings.Contains(p.body, "is not known"):
+			looked++
+		default:
+			t.Fatalf("try %d: status %d at %s:\n%s", i, p.status, p.path, p.body)
+		}
+	}
+	if looked > limit || looked+refused != tries {
+		t.Fatalf("%d made-up codes looked up through the provider (%d refused) of %d; want at most %d", looked, refused, tries, limit)
+	}
+}
