@@ -237,7 +237,7 @@ func TestPostgresPoolExhausted(t *testing.T) {
 			held <- r
 		}()
 	}
-	waitFor(t, 10*time.Second, "every pooled connection is taken", func() bool { return pool.PoolStats().AcquiredConns == conns })
+	waitFor(t, time.Minute, "every pooled connection is taken", func() bool { return pool.PoolStats().AcquiredConns == conns })
 
 	for _, req := range familyRequests(s) {
 		t.Run(req.method+" "+req.path, func(t *testing.T) {
