@@ -87,7 +87,7 @@ func TestImportDirection(t *testing.T) {
 				d := strings.TrimPrefix(dep, module)
 				for _, deny := range rule.deny {
 					if deny == "" || d == deny || strings.HasPrefix(d, deny+"/") {
-						if deny == "" && (d == pkg || strings.HasPrefix(d, pkg+"/")) {
+						if deny == "" && (d == rule.pkg || strings.HasPrefix(d, rule.pkg+"/")) {
 							continue
 						}
 						t.Errorf("%s depends on %s, which it must not", pkg, d)

@@ -19,6 +19,7 @@ import (
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/tms"
+	"github.com/tmsproject/tms/internal/totp/totptest"
 	"github.com/tmsproject/tms/internal/upstream"
 	"github.com/tmsproject/tms/internal/upstream/providertest"
 )
@@ -230,7 +231,7 @@ func TestUpstreamWithoutMFA(t *testing.T) {
 			code, userCode, _ = deviceCode(t, w.srv)
 			br = newBrowser(t, w.srv.URL)
 			p = br.upstreamSignIn(userCode, "alice", "alice-pw").want(t, 200, "Enter your one-time code", "alice")
-			p = br.submit(p, oauth.DevicePath+"/otp", url.Values{"user_code": {userCode}, "otp": {"000000"}}).
+			p = br.submit(p, oauth.DevicePath+"/otp", url.Values{"user_code": {userCode}, "otp": {totptest.Wrong(t, secret, w.clock.Now())}}).
 				want(t, http.StatusUnauthorized, "not right")
 			p = br.submit(p, oauth.DevicePath+"/otp", url.Values{"user_code": {userCode}, "otp": {w.totp(t, secret, 1)}}).
 				want(t, 200, "Approve access", "alice")

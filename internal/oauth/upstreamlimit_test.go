@@ -10,6 +10,7 @@ import (
 
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
+	"github.com/tmsproject/tms/internal/totp/totptest"
 )
 
 // startUpstream opens the sign-in page of userCode in a new browser
@@ -128,7 +129,7 @@ func TestOneTimeCodeGuessesCountPerAccount(t *testing.T) {
 		p := attacker.upstreamSignIn(userCode, "alice", "alice-pw").want(t, 200, "Enter your one-time code")
 		csrf := p.field(t, "csrf")
 		for range accountFailures - 1 - round {
-			r := attacker.submit(p, oauth.DevicePath+"/otp", url.Values{"csrf": {csrf}, "user_code": {userCode}, "otp": {"000000"}})
+			r := attacker.submit(p, oauth.DevicePath+"/otp", url.Values{"csrf": {csrf}, "user_code": {userCode}, "otp": {totptest.Wrong(t, secret, w.clock.Now())}})
 			statuses = append(statuses, r.status)
 		}
 	}

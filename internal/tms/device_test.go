@@ -11,6 +11,7 @@ import (
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/sqlite"
+	"github.com/tmsproject/tms/internal/totp/totptest"
 )
 
 // flowFixture is a Service on a real SQLite store with the standard
@@ -390,7 +391,7 @@ func TestSignInFailures(t *testing.T) {
 		{"unknown user", func(s *SignIn) { s.Username = "mallory"; s.OTP = "123456" }, FlowBadCredentials},
 		{"no code", func(s *SignIn) {}, FlowBadInput},
 		{"malformed code", func(s *SignIn) { s.OTP = "12345" }, FlowBadInput},
-		{"wrong code", func(s *SignIn) { s.OTP = wrongCode(f.otp(t, f.user.TOTPSecret)) }, FlowBadCredentials},
+		{"wrong code", func(s *SignIn) { s.OTP = totptest.Wrong(t, f.user.TOTPSecret, f.clock.Now()) }, FlowBadCredentials},
 	}
 	for _, tc := range tests {
 		in := good
@@ -422,12 +423,6 @@ func TestSignInFailures(t *testing.T) {
 	wantFlow(t, err, FlowBadCredentials)
 }
 
-func wrongCode(code string) string {
-	b := []byte(code)
-	b[0] = '0' + (b[0]-'0'+1)%10
-	return string(b)
-}
-
 func TestEnrollmentAtFirstSignIn(t *testing.T) {
 	f := newFlowFixture(t)
 	ctx := context.Background()
@@ -451,7 +446,7 @@ func TestEnrollmentAtFirstSignIn(t *testing.T) {
 	_, _, err = f.svc.PendingEnrollment(ctx, g.UserCode, "s2")
 	wantFlow(t, err, FlowSignInNeeded)
 	// A wrong code, then the right one.
-	_, err = f.svc.ConfirmEnrollment(ctx, g.UserCode, "s1", wrongCode(f.otp(t, res.Enroll.Secret)))
+	_, err = f.svc.ConfirmEnrollment(ctx, g.UserCode, "s1", totptest.Wrong(t, res.Enroll.Secret, f.clock.Now()))
 	wantFlow(t, err, FlowBadCredentials)
 	if _, err := f.svc.ConfirmEnrollment(ctx, g.UserCode, "s1", f.otp(t, res.Enroll.Secret)); err != nil {
 		t.Fatal(err)

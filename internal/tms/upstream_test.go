@@ -10,6 +10,7 @@ import (
 	"github.com/tmsproject/tms/internal/keys"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/sqlite"
+	"github.com/tmsproject/tms/internal/totp/totptest"
 )
 
 // newUpstreamFixture is a flow fixture whose test tenant has the upstream
@@ -127,7 +128,7 @@ func TestUpstreamWhenNoMFAAsksTOTP(t *testing.T) {
 	if _, err := f.svc.SecondFactorView(ctx, g.UserCode, "other session"); err == nil {
 		t.Fatal("another session sees the second factor step")
 	}
-	_, err = f.svc.ConfirmEnrollment(ctx, g.UserCode, "s2", "000000")
+	_, err = f.svc.ConfirmEnrollment(ctx, g.UserCode, "s2", totptest.Wrong(t, enr.Secret, f.clock.Now()))
 	wantFlow(t, err, FlowBadCredentials)
 	if _, err := f.svc.ConfirmEnrollment(ctx, g.UserCode, "s2", f.otp(t, enr.Secret)); err != nil {
 		t.Fatal(err)
