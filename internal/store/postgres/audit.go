@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 const auditCols = `id, event_time, tenant, type, outcome, actor, request_id, remote_addr,
@@ -80,14 +81,7 @@ func (db *DB) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditE
 	args = append(args, q.Limit)
 	out := []store.AuditEvent{}
 	err := db.queryAll(ctx, "list audit events", `SELECT `+auditCols+` FROM audit_events
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), func(s scanner) error {
-		var e store.AuditEvent
-		if err := scanAuditEvent(s, &e); err != nil {
-			return err
-		}
-		out = append(out, e)
-		return nil
-	}, args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), sqlstore.Collect(&out, scanAuditEvent), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 const oauthClientCols = `o.id, o.tenant, o.client_id, c.app_name, c.app_version, o.builtin, c.enabled, o.created, o.updated`
@@ -20,23 +21,6 @@ func scanOAuthClient(s scanner, c *store.OAuthClient) error {
 
 // queueOAuthClient queues the inserts of a public client: its clients row,
 // then its OAuth client record.
-func queueOAuthClient(b *pgx.Batch, c store.OAuthClient) {
-	b.Queue(insertClient, clientArgs(store.Client{Tenant: c.Tenant, ClientID: c.ClientID, AppName: c.AppName, AppVersion: c.AppVersion,
-		SecretHash: store.PublicClientSecret, Enabled: true, Created: c.Created, Updated: c.Updated})...)
-	b.Queue(`INSERT INTO oauth_clients(tenant, client_id, builtin, created, updated) VALUES ($1, $2, $3, $4, $5)`,
-		c.Tenant, c.ClientID, c.Builtin, store.Micro(c.Created), store.Micro(c.Updated))
-}
-
-// CreateOAuthClient implements store.OAuthClientStore.
-func (db *DB) CreateOAuthClient(ctx context.Context, c store.OAuthClient) error {
-	_, err := db.runBatch(ctx, "insert oauth client", store.ErrMissingParent, func() *pgx.Batch {
-		b := &pgx.Batch{}
-		queueOAuthClient(b, c)
-		return b
-	})
-	return err
-}
-
 // GetOAuthClient implements store.OAuthClientStore.
 func (db *DB) GetOAuthClient(ctx context.Context, tenant, clientID string) (store.OAuthClient, error) {
 	var c store.OAuthClient
@@ -51,14 +35,7 @@ func (db *DB) ListOAuthClients(ctx context.Context, tenant string) ([]store.OAut
 	var out []store.OAuthClient
 	err := db.queryAll(ctx, "list oauth clients", `SELECT `+oauthClientCols+` FROM oauth_clients o
 		JOIN clients c ON c.tenant = o.tenant AND c.client_id = o.client_id
-		WHERE o.tenant = $1 ORDER BY o.client_id`, func(s scanner) error {
-		var c store.OAuthClient
-		if err := scanOAuthClient(s, &c); err != nil {
-			return err
-		}
-		out = append(out, c)
-		return nil
-	}, tenant)
+		WHERE o.tenant = $1 ORDER BY o.client_id`, sqlstore.Collect(&out, scanOAuthClient), tenant)
 	return out, err
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/readcache"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 // Options configure a PostgreSQL store. Zero values take the defaults. The
@@ -85,6 +86,9 @@ func (o Options) withDefaults() (Options, error) {
 
 // DB is a PostgreSQL-backed store.Store.
 type DB struct {
+	// Records holds the records whose SQL both backends share.
+	sqlstore.Records
+
 	opts Options
 	pool *pgxpool.Pool
 	// callTimeout bounds a whole call even when the caller's context has no
@@ -153,6 +157,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool:        pool,
 		callTimeout: opts.AcquireTimeout + 3*opts.StatementTimeout,
 	}
+	db.Records = sqlstore.New(recordConn{db})
 	if err := db.migrate(ctx, all); err != nil {
 		pool.Close()
 		return nil, err
@@ -355,11 +360,7 @@ func connectionFailure(err error) bool {
 		pgconn.Timeout(err) || pgconn.SafeToRetry(err)
 }
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
-
-type scanner interface {
-	Scan(dest ...any) error
-}
+type scanner = sqlstore.Row
 
 // exec runs one statement and returns the number of rows it changed.
 func (db *DB) exec(ctx context.Context, op, query string, args ...any) (int64, error) {

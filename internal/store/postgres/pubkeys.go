@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 const pubkeyCols = `p.id, p.tenant, p.client_id, p.client_user_id, p.host, p.host_account, p.public_key_fingerprint,
@@ -339,14 +340,7 @@ func (db *DB) ListPubkeys(ctx context.Context, tenant, onlyClientID string) ([]s
 		ORDER BY p.client_user_id, p.host, p.host_account, p.id`, []any{tenant, onlyClientID}
 	}
 	var out []store.Pubkey
-	err := db.queryAll(ctx, "list keys", query, func(s scanner) error {
-		var k store.Pubkey
-		if err := scanPubkey(s, &k); err != nil {
-			return err
-		}
-		out = append(out, k)
-		return nil
-	}, args...)
+	err := db.queryAll(ctx, "list keys", query, sqlstore.Collect(&out, scanPubkey), args...)
 	return out, err
 }
 

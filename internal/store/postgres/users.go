@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 const userCols = `id, tenant, username, origin, password_hash, totp_secret, totp_confirmed, totp_last_step, enabled, created, updated`
@@ -36,14 +37,7 @@ func (db *DB) GetUser(ctx context.Context, tenant, username string) (store.User,
 // ListUsers implements store.UserStore.
 func (db *DB) ListUsers(ctx context.Context, tenant string) ([]store.User, error) {
 	var out []store.User
-	err := db.queryAll(ctx, "list users", `SELECT `+userCols+` FROM users WHERE tenant = $1 ORDER BY username`, func(s scanner) error {
-		var u store.User
-		if err := scanUser(s, &u); err != nil {
-			return err
-		}
-		out = append(out, u)
-		return nil
-	}, tenant)
+	err := db.queryAll(ctx, "list users", `SELECT `+userCols+` FROM users WHERE tenant = $1 ORDER BY username`, sqlstore.Collect(&out, scanUser), tenant)
 	return out, err
 }
 
@@ -139,9 +133,9 @@ func (db *DB) RefreshUserMFA(ctx context.Context, tenant, user string, expiresAt
 				VALUES ($1, $2, $3, true, $4, $4)
 				ON CONFLICT (tenant, tms_user_id) DO UPDATE SET expires_at = EXCLUDED.expires_at, updated = EXCLUDED.updated
 				WHERE user_mfa.expires_at < EXCLUDED.expires_at`, tenant, user, store.Micro(expiresAt), store.Micro(now))
-			b.Queue(`SELECT `+userMFACols+` FROM user_mfa WHERE tenant = $1 AND tms_user_id = $2`, tenant, user)
+			b.Queue(`SELECT `+sqlstore.UserMFAColumns+` FROM user_mfa WHERE tenant = $1 AND tms_user_id = $2`, tenant, user)
 		},
-		func(s scanner) error { return scanUserMFA(s, &m) })
+		func(s scanner) error { return sqlstore.ScanUserMFA(s, &m) })
 	return m, err
 }
 
@@ -149,14 +143,7 @@ func (db *DB) RefreshUserMFA(ctx context.Context, tenant, user string, expiresAt
 func (db *DB) ListPubkeysForUser(ctx context.Context, tenant, user string) ([]store.Pubkey, error) {
 	var out []store.Pubkey
 	err := db.queryAll(ctx, "list user keys", `SELECT `+pubkeyCols+` FROM pubkeys p WHERE p.tenant = $1 AND p.client_user_id = $2
-		ORDER BY p.host, p.host_account, p.id`, func(s scanner) error {
-		var k store.Pubkey
-		if err := scanPubkey(s, &k); err != nil {
-			return err
-		}
-		out = append(out, k)
-		return nil
-	}, tenant, user)
+		ORDER BY p.host, p.host_account, p.id`, sqlstore.Collect(&out, scanPubkey), tenant, user)
 	return out, err
 }
 
@@ -164,19 +151,4 @@ func (db *DB) ListPubkeysForUser(ctx context.Context, tenant, user string) ([]st
 func (db *DB) DeletePubkeyForUser(ctx context.Context, tenant, user, host, fingerprint string) (int64, error) {
 	return db.execDelete(ctx, "delete user key", `DELETE FROM pubkeys
 		WHERE public_key_fingerprint = $1 AND host = $2 AND tenant = $3 AND client_user_id = $4`, fingerprint, host, tenant, user)
-}
-
-// ListDelegationsForUser implements store.UserStore.
-func (db *DB) ListDelegationsForUser(ctx context.Context, tenant, user string) ([]store.Delegation, error) {
-	var out []store.Delegation
-	err := db.queryAll(ctx, "list user delegations", `SELECT `+delegationCols+` FROM delegations
-		WHERE tenant = $1 AND client_user_id = $2 ORDER BY client_id`, func(s scanner) error {
-		var d store.Delegation
-		if err := scanDelegation(s, &d); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	}, tenant, user)
-	return out, err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 const oauthClientCols = `o.id, o.tenant, o.client_id, c.app_name, c.app_version, o.builtin, c.enabled, o.created, o.updated`
@@ -18,21 +19,6 @@ func scanOAuthClient(s scanner, c *store.OAuthClient) error {
 	}
 	c.Created, c.Updated = fromMicros(created), fromMicros(updated)
 	return nil
-}
-
-func insertOAuthClient(tx *wtx, c store.OAuthClient) error {
-	if err := insertClient(tx, store.Client{Tenant: c.Tenant, ClientID: c.ClientID, AppName: c.AppName, AppVersion: c.AppVersion,
-		SecretHash: store.PublicClientSecret, Enabled: true, Created: c.Created, Updated: c.Updated}); err != nil {
-		return err
-	}
-	_, err := tx.exec("insert oauth client", `INSERT INTO oauth_clients(tenant, client_id, builtin, created, updated) VALUES (?, ?, ?, ?, ?)`,
-		c.Tenant, c.ClientID, boolInt(c.Builtin), micros(c.Created), micros(c.Updated))
-	return err
-}
-
-// CreateOAuthClient implements store.OAuthClientStore.
-func (db *DB) CreateOAuthClient(ctx context.Context, c store.OAuthClient) error {
-	return db.w.do(ctx, func(tx *wtx) error { return insertOAuthClient(tx, c) })
 }
 
 // GetOAuthClient implements store.OAuthClientStore.
@@ -49,14 +35,7 @@ func (db *DB) ListOAuthClients(ctx context.Context, tenant string) ([]store.OAut
 	var out []store.OAuthClient
 	err := db.queryRows(ctx, "list oauth clients", `SELECT `+oauthClientCols+` FROM oauth_clients o
 		JOIN clients c ON c.tenant = o.tenant AND c.client_id = o.client_id
-		WHERE o.tenant = ? ORDER BY o.client_id`, func(s scanner) error {
-		var c store.OAuthClient
-		if err := scanOAuthClient(s, &c); err != nil {
-			return err
-		}
-		out = append(out, c)
-		return nil
-	}, tenant)
+		WHERE o.tenant = ? ORDER BY o.client_id`, sqlstore.Collect(&out, scanOAuthClient), tenant)
 	return out, err
 }
 

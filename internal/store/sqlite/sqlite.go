@@ -26,6 +26,7 @@ import (
 	"github.com/tmsproject/tms/internal/migrations"
 	"github.com/tmsproject/tms/internal/store"
 	"github.com/tmsproject/tms/internal/store/readcache"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 // Options configure a SQLite store. Zero values take the defaults.
@@ -71,6 +72,9 @@ func (o *Options) setDefaults() {
 
 // DB is a SQLite-backed store.Store.
 type DB struct {
+	// Records holds the records whose SQL both backends share.
+	sqlstore.Records
+
 	opts   Options
 	read   *sql.DB
 	writeD *sql.DB
@@ -152,6 +156,7 @@ func open(ctx context.Context, opts Options) (*DB, error) {
 		stmts:   make(map[string]*sql.Stmt),
 		changes: readcache.NewGeneration(),
 	}
+	db.Records = sqlstore.New(recordConn{db})
 	db.w = newWriter(conn, opts.WriteQueue, opts.MaxBatch, opts.Logger, db.changes)
 	db.ckpt, err = newCheckpointer(opts.Path, opts.BusyTimeout, db.w, db.changes, time.Second, opts.Logger)
 	if err != nil {
@@ -314,9 +319,7 @@ func (db *DB) getOne(ctx context.Context, op, query string, scan func(scanner) e
 	return mapErr(op, scan(r.r))
 }
 
-type scanner interface {
-	Scan(dest ...any) error
-}
+type scanner = sqlstore.Row
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -363,14 +366,6 @@ func mapErr(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// inUse turns a foreign-key failure of a delete into store.ErrInUse.
-func inUse(err error) error {
-	if errors.Is(err, store.ErrMissingParent) {
-		return fmt.Errorf("%w: %v", store.ErrInUse, err)
-	}
-	return err
 }
 
 func migrate(ctx context.Context, conn *sql.Conn) error {
@@ -436,3 +431,15 @@ func applyMigration(ctx context.Context, conn *sql.Conn, m migrations.Migration)
 	}
 	return nil
 }
+
+// writeCount runs one write statement and returns the rows it changed.
+func (db *DB) writeCount(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var n int64
+	err := db.w.do(ctx, func(tx *wtx) (err error) {
+		n, err = tx.exec(op, query, args...)
+		return err
+	})
+	return n, err
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

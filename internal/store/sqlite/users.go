@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/store"
+	"github.com/tmsproject/tms/internal/store/sqlstore"
 )
 
 const userCols = `id, tenant, username, origin, password_hash, totp_secret, totp_confirmed, totp_last_step, enabled, created, updated`
@@ -39,14 +40,7 @@ func (db *DB) GetUser(ctx context.Context, tenant, username string) (store.User,
 // ListUsers implements store.UserStore.
 func (db *DB) ListUsers(ctx context.Context, tenant string) ([]store.User, error) {
 	var out []store.User
-	err := db.queryRows(ctx, "list users", `SELECT `+userCols+` FROM users WHERE tenant = ? ORDER BY username`, func(s scanner) error {
-		var u store.User
-		if err := scanUser(s, &u); err != nil {
-			return err
-		}
-		out = append(out, u)
-		return nil
-	}, tenant)
+	err := db.queryRows(ctx, "list users", `SELECT `+userCols+` FROM users WHERE tenant = ? ORDER BY username`, sqlstore.Collect(&out, scanUser), tenant)
 	return out, err
 }
 
@@ -125,8 +119,8 @@ func (db *DB) RefreshUserMFA(ctx context.Context, tenant, user string, expiresAt
 				return err
 			}
 		}
-		return tx.queryRow("get user mfa", `SELECT `+userMFACols+` FROM user_mfa WHERE tenant = ? AND tms_user_id = ?`,
-			func(s scanner) error { return scanUserMFA(s, &m) }, tenant, user)
+		return tx.queryRow("get user mfa", `SELECT `+sqlstore.UserMFAColumns+` FROM user_mfa WHERE tenant = ? AND tms_user_id = ?`,
+			timeScan(func(s sqlstore.Row) error { return sqlstore.ScanUserMFA(s, &m) }), tenant, user)
 	})
 	return m, err
 }
@@ -135,14 +129,7 @@ func (db *DB) RefreshUserMFA(ctx context.Context, tenant, user string, expiresAt
 func (db *DB) ListPubkeysForUser(ctx context.Context, tenant, user string) ([]store.Pubkey, error) {
 	var out []store.Pubkey
 	err := db.queryRows(ctx, "list user keys", `SELECT `+pubkeyCols+` FROM pubkeys p WHERE p.tenant = ? AND p.client_user_id = ?
-		ORDER BY p.host, p.host_account, p.id`, func(s scanner) error {
-		var k store.Pubkey
-		if err := scanPubkey(s, &k); err != nil {
-			return err
-		}
-		out = append(out, k)
-		return nil
-	}, tenant, user)
+		ORDER BY p.host, p.host_account, p.id`, sqlstore.Collect(&out, scanPubkey), tenant, user)
 	return out, err
 }
 
@@ -150,19 +137,4 @@ func (db *DB) ListPubkeysForUser(ctx context.Context, tenant, user string) ([]st
 func (db *DB) DeletePubkeyForUser(ctx context.Context, tenant, user, host, fingerprint string) (int64, error) {
 	return db.writeCount(ctx, "delete user key", `DELETE FROM pubkeys
 		WHERE public_key_fingerprint = ? AND host = ? AND tenant = ? AND client_user_id = ?`, fingerprint, host, tenant, user)
-}
-
-// ListDelegationsForUser implements store.UserStore.
-func (db *DB) ListDelegationsForUser(ctx context.Context, tenant, user string) ([]store.Delegation, error) {
-	var out []store.Delegation
-	err := db.queryRows(ctx, "list user delegations", `SELECT `+delegationCols+` FROM delegations
-		WHERE tenant = ? AND client_user_id = ? ORDER BY client_id`, func(s scanner) error {
-		var d store.Delegation
-		if err := scanDelegation(s, &d); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	}, tenant, user)
-	return out, err
 }
