@@ -360,6 +360,15 @@ postgres_name() {
 }
 
 mkdir -p "$run_dir"
+# The commit is read before the build: it names what the binaries are built
+# from, whatever changes while the set runs.
+commit=unknown
+if sha=$(git rev-parse --short=12 HEAD 2>/dev/null); then
+	commit=$sha
+	if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+		commit+=" with uncommitted changes"
+	fi
+fi
 say "building tms and benchtool into $tmp"
 timeout "$build_timeout" go build -o "$tms" ./cmd/tms
 timeout "$build_timeout" go build -o "$benchtool" ./bench/benchtool
@@ -394,13 +403,6 @@ else
 fi
 stop_postgres
 
-commit=unknown
-if sha=$(git rev-parse --short=12 HEAD 2>/dev/null); then
-	commit=$sha
-	if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
-		commit+=" with uncommitted changes"
-	fi
-fi
 date=$(date -u +%F)
 if ((seconds == full_seconds)); then
 	mkdir -p bench/results
