@@ -58,13 +58,7 @@ func newAuditStackWith(t *testing.T, b backend, o stackOptions) (*stack, *audit.
 // waitWritten waits until the recorder has written n events in all.
 func waitWritten(t *testing.T, rec *audit.Recorder, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for rec.Stats().Written < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("audit events written: %+v, want %d", rec.Stats(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	clocktest.Eventually(t, fmt.Sprintf("%d audit events written", n), func() bool { return rec.Stats().Written >= n })
 }
 
 // auditList lists audit events through the API as h with the query q.

@@ -11,24 +11,13 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/api"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/store/postgres"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
 	"github.com/tmsproject/tms/internal/store/readcache"
 	"github.com/tmsproject/tms/internal/store/sqlite"
 	"github.com/tmsproject/tms/internal/tms"
 )
-
-// waitFor polls cond until it holds, failing the test after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting until %s", limit, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // wantUnavailable fails unless r is a 503 envelope with Retry-After.
 func wantUnavailable(t *testing.T, r reply) {
@@ -237,7 +226,7 @@ func TestPostgresPoolExhausted(t *testing.T) {
 			held <- r
 		}()
 	}
-	waitFor(t, time.Minute, "every pooled connection is taken", func() bool { return pool.PoolStats().AcquiredConns == conns })
+	clocktest.Eventually(t, "every pooled connection is taken", func() bool { return pool.PoolStats().AcquiredConns == conns })
 
 	for _, req := range familyRequests(s) {
 		t.Run(req.method+" "+req.path, func(t *testing.T) {
@@ -346,13 +335,13 @@ func TestSQLiteCloseDuringWrites(t *testing.T) {
 	}
 	// The writer is stuck on the first write, so the second stays queued
 	// (batches of one: otherwise both may be taken into the stuck batch).
-	waitFor(t, 10*time.Second, "a write is queued", func() bool { return db.WriterStats().Queued >= 1 })
+	clocktest.Eventually(t, "a write is queued", func() bool { return db.WriterStats().Queued >= 1 })
 	closed := make(chan error, 1)
 	go func() {
 		s.storeClosed.Store(true)
 		closed <- db.Close()
 	}()
-	waitFor(t, 10*time.Second, "the store refuses new writes", func() bool {
+	clocktest.Eventually(t, "the store refuses new writes", func() bool {
 		// A write sent before Close queues behind the lock: give up on it
 		// soon; the writer then skips it.
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/server"
 	"github.com/tmsproject/tms/internal/store"
 )
@@ -15,8 +15,8 @@ import (
 // events (they are written a moment after the requests) and returns them.
 func auditEvents(t *testing.T, env cliEnv, n int, args ...string) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var events []map[string]any
+	clocktest.Eventually(t, fmt.Sprintf("tms audit %s lists %d events", strings.Join(args, " "), n), func() bool {
 		out := env.ok(t, append(append([]string{"audit"}, args...), "--json")...)
 		var answer struct {
 			Events []map[string]any `json:"events"`
@@ -24,14 +24,10 @@ func auditEvents(t *testing.T, env cliEnv, n int, args ...string) []map[string]a
 		if err := json.Unmarshal([]byte(out), &answer); err != nil {
 			t.Fatalf("tms audit --json: %v\n%s", err, out)
 		}
-		if len(answer.Events) >= n {
-			return answer.Events
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tms audit %s: %d events after 10s, want %d", strings.Join(args, " "), len(answer.Events), n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		events = answer.Events
+		return len(events) >= n
+	})
+	return events
 }
 
 func TestAuditCommand(t *testing.T) {

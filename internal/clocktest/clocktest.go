@@ -45,21 +45,26 @@ func (c *Clock) Set(t time.Time) {
 // waitLimit bounds every wait of Eventually: far beyond what any condition
 // needs on a busy machine, so that reaching it means the condition will
 // never hold.
-const waitLimit = 30 * time.Second
+const waitLimit = time.Minute
 
-// pollEvery is how often Eventually checks its condition.
-const pollEvery = 2 * time.Millisecond
+// Eventually checks its condition first after firstPoll, then at intervals
+// that double up to maxPoll, so that a condition that costs a request or a
+// process is not checked thousands of times a second.
+const (
+	firstPoll = 2 * time.Millisecond
+	maxPoll   = 100 * time.Millisecond
+)
 
 // Eventually checks cond until it holds, and fails the test when it still
-// does not after 30 seconds. It is how tests wait for something another
+// does not after a minute. It is how tests wait for something another
 // goroutine or process does: never a sleep of a guessed length.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
-	for !cond() {
+	for every := firstPoll; !cond(); every = min(2*every, maxPoll) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: still not so after %v", what, waitLimit)
 		}
-		time.Sleep(pollEvery)
+		time.Sleep(every)
 	}
 }

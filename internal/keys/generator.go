@@ -138,6 +138,8 @@ type PoolStats struct {
 	InUse int
 	// Capacity is the number of keys the pool generates at once.
 	Capacity int
+	// Waiting is the number of requests waiting for a slot now.
+	Waiting int64
 	// Refused counts the requests that got ErrBusy since the Generator was
 	// created.
 	Refused uint64
@@ -160,6 +162,7 @@ func (g *Generator) Stats() Stats {
 type pool struct {
 	slots   chan struct{}
 	maxWait time.Duration
+	waiting atomic.Int64
 	refused atomic.Uint64
 }
 
@@ -177,6 +180,8 @@ func (p *pool) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	timer := time.NewTimer(p.maxWait)
 	defer timer.Stop()
 	select {
@@ -193,5 +198,5 @@ func (p *pool) acquire(ctx context.Context) error {
 func (p *pool) release() { <-p.slots }
 
 func (p *pool) stats() PoolStats {
-	return PoolStats{InUse: len(p.slots), Capacity: cap(p.slots), Refused: p.refused.Load()}
+	return PoolStats{InUse: len(p.slots), Capacity: cap(p.slots), Waiting: p.waiting.Load(), Refused: p.refused.Load()}
 }

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// slotReleaseTimeout bounds the wait for a background generation to end.
-const slotReleaseTimeout = 60 * time.Second
+	"github.com/tmsproject/tms/internal/clocktest"
+)
 
 func TestOptionsValidate(t *testing.T) {
 	tests := []struct {
@@ -109,11 +108,14 @@ func TestFastPoolSaturation(t *testing.T) {
 func TestGenerateWaitsForAFreedSlot(t *testing.T) {
 	gen := mustGenerator(t, Options{Workers: 1, MaxWait: 5 * time.Second})
 	fill(t, gen.fast)
+	done := make(chan error, 1)
 	go func() {
-		time.Sleep(50 * time.Millisecond)
-		gen.fast.release()
+		_, err := gen.Generate(context.Background(), Ed25519)
+		done <- err
 	}()
-	if _, err := gen.Generate(context.Background(), Ed25519); err != nil {
+	clocktest.Eventually(t, "Generate waits for a slot", func() bool { return gen.Stats().Fast.Waiting == 1 })
+	gen.fast.release()
+	if err := <-done; err != nil {
 		t.Fatalf("Generate after a slot frees: %v", err)
 	}
 }
@@ -155,13 +157,7 @@ func TestCancelledRSAKeepsItsSlotUntilDone(t *testing.T) {
 	heldAfterReturn := gen.Stats().RSA.InUse
 	t.Logf("caller returned after %v; RSA slots in use right after: %d", returned, heldAfterReturn)
 
-	deadline := time.Now().Add(slotReleaseTimeout)
-	for gen.Stats().RSA.InUse != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("RSA slot still held %v after the generation was cancelled", slotReleaseTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	clocktest.Eventually(t, "the RSA slot of the cancelled generation is free", func() bool { return gen.Stats().RSA.InUse == 0 })
 	t.Logf("slot freed %v after the start", time.Since(start))
 	if _, err := gen.Generate(context.Background(), Ed25519); err != nil {
 		t.Errorf("Generate(ed25519) afterwards: %v", err)

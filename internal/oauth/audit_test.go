@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/oauth"
 	"github.com/tmsproject/tms/internal/tms"
 )
@@ -99,14 +99,10 @@ func TestDeviceFlowEventsNameTenantAndUser(t *testing.T) {
 				{"token.revoke", "success", srv.user.Username},
 			}
 			var events []auditEvent
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			clocktest.Eventually(t, "seven audit events of the login", func() bool {
 				events = listAudit(t, srv)
-				if len(events) >= 7 || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return len(events) >= 7
+			})
 			for _, w := range want {
 				found := false
 				for _, e := range events {

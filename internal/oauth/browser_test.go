@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tmsproject/tms/internal/chromiumtest"
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/tms"
 )
 
@@ -35,15 +36,16 @@ func TestChromiumWalk(t *testing.T) {
 		if err := chromedp.Do(browser, actions...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		for range 200 {
-			found, err := chromedp.Run(browser, chromedp.Evaluate[bool](`document.getElementById("`+wantID+`") !== null`))
-			if err == nil && found {
-				return
+		defer func() {
+			if t.Failed() {
+				html, _ := chromedp.Run(browser, chromedp.OuterHTML("html"))
+				t.Logf("%s: the page:\n%s", what, html)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		html, _ := chromedp.Run(browser, chromedp.OuterHTML("html"))
-		t.Fatalf("%s: no element #%s after 20s; page:\n%s", what, wantID, html)
+		}()
+		clocktest.Eventually(t, what+": element #"+wantID, func() bool {
+			found, err := chromedp.Run(browser, chromedp.Evaluate[bool](`document.getElementById("`+wantID+`") !== null`))
+			return err == nil && found
+		})
 	}
 	text := func(sel chromedp.ID) string {
 		t.Helper()

@@ -1,9 +1,10 @@
 package postgres
 
 import (
+	"fmt"
 	"testing"
-	"time"
 
+	"github.com/tmsproject/tms/internal/clocktest"
 	"github.com/tmsproject/tms/internal/store/postgres/pgtest"
 )
 
@@ -15,13 +16,7 @@ func TestCacheOffWhileFeedDown(t *testing.T) {
 	listening := func() bool { _, on := db.Changes().Begin(); return on }
 	wait := func(want bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for listening() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("the change feed does not have listening = %v after 10 s", want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		clocktest.Eventually(t, fmt.Sprintf("the change feed has listening = %v", want), func() bool { return listening() == want })
 	}
 	wait(true)
 	pgtest.Exec(t, pgtest.URL(t), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
