@@ -24,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/tmsproject/tms/internal/clocktest"
+	"github.com/tmsproject/tms/internal/needtest"
 	"github.com/tmsproject/tms/internal/server"
 	"github.com/tmsproject/tms/internal/server/servertest"
 	"github.com/tmsproject/tms/internal/store"
@@ -577,7 +578,7 @@ func TestServerMatchesSpec(t *testing.T) {
 
 	run("upstream sign-in", func(t *testing.T) {
 		if !withProvider {
-			t.Skip(providertest.Missing())
+			needtest.Missing(t, providertest.Missing())
 		}
 		// An administrator admits the provider's user ahead and gives it
 		// a TOTP secret, so the sign-in asks for its code.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tmsproject/tms/internal/needtest"
 )
 
 // tool finds an external program the interoperability tests run. CI
@@ -24,17 +26,8 @@ func tool(t *testing.T, name, install string) string {
 			}
 		}
 	}
-	missing(t, name+" is not installed; install it with: "+install)
+	needtest.Missing(t, name+" is not installed; install it with: "+install)
 	return ""
-}
-
-// missing fails the test in CI and skips it elsewhere.
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 func isExecutable(path string) bool {
@@ -85,7 +78,7 @@ func TestOAPICodegen(t *testing.T) {
 	download := exec.Command("go", "mod", "download")
 	download.Dir, download.Env = dir, env
 	if out, err := download.CombinedOutput(); err != nil {
-		missing(t, "the modules the generated code needs are not in the module cache; fetch them with: "+
+		needtest.Missing(t, "the modules the generated code needs are not in the module cache; fetch them with: "+
 			"(cd internal/apidocs/testdata/oapicodegen && go mod download)\n"+string(out))
 	}
 	build := exec.Command("go", "build", ".")

@@ -40,6 +40,7 @@ var forbidden = []struct {
 	{"migrations", []string{""}},
 	{"totp", []string{""}},
 	{"envnames", []string{""}},
+	{"needtest", []string{""}},
 }
 
 // moduleDeps returns every package of the module with the packages its own

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/tmsproject/tms/internal/needtest"
 )
 
 // execPath returns the first Chromium binary found, Debian's first, or "".
@@ -23,14 +24,14 @@ func execPath() string {
 
 // Context returns a chromedp browser context: a headless Chromium with an
 // empty profile of its own, which ends after timeout or when the test ends,
-// whichever comes first. It skips the test when no Chromium binary is
-// installed. extra options (such as chromedp.WindowSize) are added to the
+// whichever comes first. When no Chromium binary is installed it fails the
+// test in CI and skips it elsewhere (needtest). extra options (such as chromedp.WindowSize) are added to the
 // defaults.
 func Context(t testing.TB, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := execPath()
 	if path == "" {
-		t.Skip("no chromium binary (install Debian's chromium package): this test needs a browser")
+		needtest.Missing(t, "no chromium binary (install Debian's chromium package): this test needs a browser")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)

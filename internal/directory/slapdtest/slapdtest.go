@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/tmsproject/tms/internal/clocktest"
+	"github.com/tmsproject/tms/internal/needtest"
 )
 
 // The programs of Debian's slapd package.
@@ -83,14 +84,14 @@ type Server struct {
 	stop sync.Once
 }
 
-// Start runs slapd with users under PeopleDN until the test ends. It skips
-// the test when slapd is not installed, and fails it when slapd cannot
-// start.
+// Start runs slapd with users under PeopleDN until the test ends. When
+// slapd is not installed it fails the test in CI and skips it elsewhere
+// (needtest); it fails the test when slapd cannot start.
 func Start(t testing.TB, users ...User) *Server {
 	t.Helper()
 	for _, p := range []string{SlapdPath, slapaddBin} {
 		if _, err := os.Stat(p); err != nil {
-			t.Skipf("skipping: %s is missing; install Debian's slapd package (scripts/test.sh does as root)", p)
+			needtest.Missing(t, p+" is missing; install Debian's slapd package (scripts/test.sh does as root)")
 		}
 	}
 	dir := t.TempDir()

@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tmsproject/tms/internal/needtest"
 )
 
 // startTimeout bounds the start of the provider.
@@ -103,12 +105,12 @@ func Missing() string {
 	return ""
 }
 
-// Start runs a provider until the test ends. It skips the test when node
-// is missing.
+// Start runs a provider until the test ends. When node is missing it
+// fails the test in CI and skips it elsewhere (needtest).
 func Start(t testing.TB, opts Options) *Provider {
 	t.Helper()
 	if why := Missing(); why != "" {
-		t.Skip("skipping: " + why)
+		needtest.Missing(t, why)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {

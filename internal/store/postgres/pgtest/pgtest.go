@@ -1,11 +1,9 @@
 // Package pgtest gives tests an isolated PostgreSQL schema on the server
-// named by the TMS_TEST_POSTGRES_URL environment variable, and skips them
-// when it is not set (scripts/pgtest.sh starts a suitable server).
+// named by the TMS_TEST_POSTGRES_URL environment variable; without it they
+// are skipped, or fail in CI (scripts/pgtest.sh starts a suitable server).
 package pgtest
 
 import (
-	"github.com/tmsproject/tms/internal/envnames"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +14,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tmsproject/tms/internal/envnames"
+	"github.com/tmsproject/tms/internal/needtest"
 )
 
 // Variable names the environment variable with the connection string of a
@@ -25,20 +26,20 @@ const Variable = envnames.TestPostgresURL
 // callTimeout bounds every statement the helpers run.
 const callTimeout = time.Minute
 
-// URL returns the connection string of the test server, or skips the test
-// when Variable is not set.
+// URL returns the connection string of the test server. When Variable is
+// not set it fails the test in CI and skips it elsewhere (needtest).
 func URL(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(Variable)
 	if dsn == "" {
-		t.Skipf("set %s to the DSN of a PostgreSQL server where the user may create schemas (see scripts/pgtest.sh)", Variable)
+		needtest.Missing(t, "set "+Variable+" to the DSN of a PostgreSQL server where the user may create schemas (see scripts/pgtest.sh)")
 	}
 	return dsn
 }
 
 // NewSchema creates an empty schema with a random name, drops it with
 // everything in it when the test ends, and returns a connection string
-// whose search_path points at it. It skips the test like URL.
+// whose search_path points at it. Without a server it does as URL does.
 func NewSchema(t testing.TB) string {
 	t.Helper()
 	base := URL(t)
