@@ -13,7 +13,7 @@
 # user, which must be able to reach DIR.
 #
 # Example:
-#   DSN=$(scripts/pgtest.sh start /tmp/pgt 55432)
+#   DSN=$(scripts/pgtest.sh start /tmp/pgt 25432)
 #   TMS_TEST_POSTGRES_URL=$DSN go test -race ./internal/store/...
 #   scripts/pgtest.sh stop /tmp/pgt
 set -euo pipefail

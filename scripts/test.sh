@@ -5,7 +5,7 @@
 # headless Chromium.
 #
 # It starts a throw-away PostgreSQL cluster on 127.0.0.1 (port
-# $TMS_TEST_PG_PORT, default 55432) for the duration of the run. When run as
+# $TMS_TEST_PG_PORT, default 25432, below the ephemeral port range) for the duration of the run. When run as
 # root on Debian and a required package is missing, it installs it with
 # apt-get first; otherwise it says what is missing and the tests that need it
 # are skipped with a message.
@@ -81,7 +81,7 @@ trap cleanup EXIT
 if [[ -z ${TMS_TEST_POSTGRES_URL:-} && -d /usr/lib/postgresql ]]; then
 	pgdir=$(mktemp -d /tmp/tms-test-pg.XXXXXX)
 	chmod 0755 "$pgdir"
-	TMS_TEST_POSTGRES_URL=$(scripts/pgtest.sh start "$pgdir" "${TMS_TEST_PG_PORT:-55432}")
+	TMS_TEST_POSTGRES_URL=$(scripts/pgtest.sh start "$pgdir" "${TMS_TEST_PG_PORT:-25432}")
 	export TMS_TEST_POSTGRES_URL
 	echo "== PostgreSQL for tests: $TMS_TEST_POSTGRES_URL" >&2
 fi
