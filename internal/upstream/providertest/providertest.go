@@ -32,8 +32,11 @@ import (
 	"github.com/tmsproject/tms/internal/needtest"
 )
 
-// startTimeout bounds the start of the provider.
-const startTimeout = 60 * time.Second
+// startTimeout bounds the start of the provider: far beyond what a start
+// needs on a busy machine (node loads oidc-provider and makes an RSA key,
+// and a test binary may start a dozen providers at once beside other test
+// binaries), so that reaching it means the provider will not start.
+const startTimeout = 3 * time.Minute
 
 // Client is a client registered at the provider.
 type Client struct {
