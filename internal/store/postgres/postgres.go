@@ -444,10 +444,14 @@ func (db *DB) queryAll(ctx context.Context, op, query string, scan func(scanner)
 	})
 }
 
-// idNotFound returns the error for a record id that the SERIAL columns of
-// the schema cannot hold, so that no such record exists.
+// validID reports whether the SERIAL columns of the schema, 32-bit, can
+// hold id.
+func validID(id int64) bool { return id >= math.MinInt32 && id <= math.MaxInt32 }
+
+// idNotFound returns the error for a record id that the schema cannot hold,
+// so that no such record exists.
 func idNotFound(op string, id int64) error {
-	if id > math.MaxInt32 || id < math.MinInt32 {
+	if !validID(id) {
 		return fmt.Errorf("%s: id %d: %w", op, id, store.ErrNotFound)
 	}
 	return nil

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +37,7 @@ func (c recordConn) Exec(ctx context.Context, op string, onForeignKey error, stm
 	return counts, err
 }
 
-// ValidID: the SERIAL columns of the schema hold 32-bit ids.
-func (recordConn) ValidID(id int64) bool { return id >= math.MinInt32 && id <= math.MaxInt32 }
+func (recordConn) ValidID(id int64) bool { return validID(id) }
 
 // batch queues statements of the shared records.
 func batch(stmts []sqlstore.Stmt) *pgx.Batch {
